@@ -1,0 +1,49 @@
+"""The stencil on ONE in-memory block: all requested axes in one call.
+
+``gradient_block(f, specs, dtype, parallel=False)`` is the one interface the upper
+layers use. It picks the implementation by the block's namespace:
+
+- NumPy blocks of float32/float64 go to the fused numba kernel when numba is
+  installed (``daskgrad.kernels._numba``), threaded only when ``parallel=True``
+  (in-memory calls; never inside Dask worker threads);
+- everything else (CuPy, complex, float16, any array-API namespace) goes to the
+  reference kernel in ``_reference.py``, which is also the oracle for the fast one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _reference
+from ._spec import AxisSpec, face_len
+
+__all__ = ["AxisSpec", "face_len", "gradient_block", "reference_gradient_block"]
+
+reference_gradient_block = _reference.gradient_block
+
+
+def _fast_kernel() -> Any:
+    """The numba kernel module, or None when numba is not installed."""
+    try:
+        from . import _numba
+    except ImportError:
+        return None
+    return _numba
+
+
+def gradient_block(
+    f: Any, specs: tuple[AxisSpec, ...], dtype: Any, *, parallel: bool = False
+) -> tuple[Any, ...]:
+    """All partial derivatives of block ``f``, one output array per spec.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = np.array([1.0, 2.0, 4.0, 7.0])
+    >>> gradient_block(f, (AxisSpec(0, 1, h=1.0),), f.dtype)[0]
+    array([1. , 1.5, 2.5, 3. ])
+    """
+    fast = _fast_kernel()
+    if fast is not None and fast.supports(f, specs, dtype):
+        return fast.gradient_block(f, specs, dtype, parallel=parallel)
+    return _reference.gradient_block(f, specs, dtype)
