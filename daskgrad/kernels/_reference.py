@@ -135,7 +135,7 @@ def gradient_block(f: Any, specs: tuple[AxisSpec, ...], dtype: Any) -> tuple[Any
     >>> [g.tolist() for g in gradient_block(f, specs, f.dtype)]
     [[[2.0, 2.0, -1.0], [2.0, 2.0, -1.0]], [[1.0, 2.5, 4.0], [1.0, 1.0, 1.0]]]
     """
-    from .._compat import array_namespace
+    from daskgrad._compat import array_namespace
 
     xp = array_namespace(f)
     outs = []

@@ -1,0 +1,130 @@
+"""The public array API: :func:`gradient`, dispatching on the array type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._compat import array_namespace, is_dask_array
+from ._plan import AxisPlan, Plan, as_array, make_plan
+from ._spacing import axis_spacing
+from .kernels import AxisSpec, gradient_block
+
+__all__ = ["gradient"]
+
+
+def gradient(
+    f: Any,
+    *varargs: Any,
+    axis: Any = None,
+    edge_order: int = 1,
+    boundary: Any = "none",
+    period: Any = None,
+    spacing: Any = None,
+    dim: Any = None,
+) -> Any:
+    """Second-order accurate gradient of ``f``: ``numpy.gradient``'s answer on any array.
+
+    Interior points get central differences, the ends one-sided differences of
+    ``edge_order`` (or, with ``boundary="periodic"``, central differences that wrap
+    around). Works on NumPy, CuPy and Dask arrays (lazy, any chunking) and on
+    anything ``numpy.asarray`` accepts.
+
+    Parameters
+    ----------
+    f : array_like
+        The sampled values. bool and integer data give float64 results; float and
+        complex data keep their dtype. datetime64/timedelta64 data is refused.
+    *varargs : scalar or 1-D array, optional
+        NumPy form of the spacing: none (unit spacing), one scalar for every axis, or
+        one per differentiated axis (in the order of ``axis``), each a scalar or a
+        1-D coordinate array of that axis's length (NumPy, CuPy, Dask or a list).
+        Coordinates with exactly equal differences use the uniform formula, as NumPy.
+    axis : None, int or tuple of ints, optional
+        Axes to differentiate (default: all). Negative values count from the end.
+    edge_order : {1, 2}, optional
+        Order of the one-sided differences at the (non-periodic) ends.
+    boundary : {"none", "periodic"} or dict, optional
+        ``"none"``: one-sided differences at the ends (NumPy). ``"periodic"``: the
+        axis wraps around (``np.roll`` semantics). A dict ``{axis: boundary}`` sets
+        axes one by one; axes it leaves out are ``"none"``.
+    period : scalar or dict, optional
+        Length of the period of a periodic axis given by coordinates (e.g. 360 for
+        longitude in degrees): the step across the seam is ``x[0] + period - x[-1]``
+        (``x[0] - period - x[-1]`` for decreasing coordinates). Required there.
+    spacing : scalar or list, optional
+        Torch form (``torch.gradient``'s ``spacing``): a scalar for every dim, one
+        scalar per dim, or one 1-D coordinate array per dim (always the non-uniform
+        formula, as torch). Cannot be combined with ``varargs``.
+    dim : None, int or tuple of ints, optional
+        Torch form of ``axis``. Cannot be combined with ``axis``.
+
+    Returns
+    -------
+    array or tuple of arrays
+        NumPy form: a single array when one axis is differentiated, else a tuple in
+        the order of ``axis``. Torch form (``spacing=`` or ``dim=`` given): always a
+        tuple. The arrays have ``f``'s array type (Dask in, lazy Dask out with the
+        same chunks and chunk type).
+
+    Raises
+    ------
+    ValueError, TypeError
+        At call time (Dask input included), naming the offending argument.
+
+    See Also
+    --------
+    numpy.gradient, torch.gradient, dask.array.gradient
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([-1.0, -2.0, 3.0, 4.0])
+    >>> gradient(x**3)
+    array([-7., 14., 36., 37.])
+    >>> gradient(x**3, x)
+    array([ 7.,  7., 32., 37.])
+    >>> gradient(x**3, spacing=(x,))
+    (array([ 7.,  7., 32., 37.]),)
+    >>> gradient(np.arange(4.0) ** 2, boundary="periodic")
+    array([-4.,  2.,  4., -2.])
+    """
+    f = as_array(f)
+    plan = make_plan(
+        f, varargs, axis=axis, edge_order=edge_order, boundary=boundary,
+        period=period, spacing=spacing, dim=dim,
+    )
+    if not plan.axes:
+        return ()
+    if is_dask_array(f):
+        from .chunked import gradient_chunked
+
+        return plan.wrap(gradient_chunked(f, plan))
+    return plan.wrap(_gradient_in_memory(f, plan))
+
+
+def _face(xp: Any, f: Any, axis: int, index: slice) -> Any:
+    key: list[Any] = [slice(None)] * f.ndim
+    key[axis] = index
+    return f[tuple(key)]
+
+
+def _axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int) -> AxisSpec:
+    """The kernel's view of one axis of the whole array."""
+    lo = hi = None
+    if ap.periodic:
+        lo, hi = _face(xp, f, ap.axis, slice(-1, None)), _face(xp, f, ap.axis, slice(0, 1))
+    if not ap.is_coord:
+        return AxisSpec(ap.axis, edge_order, h=ap.spacing, lo=lo, hi=hi)
+    x = xp.asarray(ap.spacing)
+    h, dx = axis_spacing(xp, x, periodic=ap.periodic, period=ap.period, force_dx=ap.force_dx)
+    return AxisSpec(ap.axis, edge_order, h=h, dx=dx, lo=lo, hi=hi)
+
+
+def _gradient_in_memory(f: Any, plan: Plan) -> tuple[Any, ...]:
+    xp = array_namespace(f)
+    if f.dtype != plan.dtype and f.dtype.kind in "biu":
+        f = f.astype(plan.dtype)
+    if f.size == 0:
+        return tuple(xp.empty(f.shape, dtype=plan.dtype) for _ in plan.axes)
+    specs = tuple(_axis_spec(xp, f, ap, plan.edge_order) for ap in plan.axes)
+    return gradient_block(f, specs, plan.dtype, parallel=True)
