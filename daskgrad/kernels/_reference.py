@@ -32,41 +32,47 @@ def _sl(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
     return tuple(key)
 
 
-def _extend(xp: Any, f: Any, spec: AxisSpec) -> Any:
-    """``lo + f + hi`` along ``spec.axis`` (a copy only when faces exist)."""
-    parts = [p for p in (spec.lo, f, spec.hi) if p is not None and p.shape[spec.axis] > 0]
-    if len(parts) == 1:
-        return f
-    return _concat(xp, parts, spec.axis)
+def _window(xp: Any, f: Any, spec: AxisSpec, start: int, stop: int) -> Any:
+    """Planes ``start:stop`` of ``lo + f + hi`` along the axis (a few planes at most)."""
+    ax, n_lo, n = spec.axis, face_len(spec.lo, spec.axis), f.shape[spec.axis]
+    parts = []
+    for piece, offset in ((spec.lo, 0), (f, n_lo), (spec.hi, n_lo + n)):
+        if piece is None:
+            continue
+        a, b = max(start - offset, 0), min(stop - offset, piece.shape[ax])
+        if b > a:
+            parts.append(piece[_sl(piece.ndim, ax, slice(a, b))])
+    return parts[0] if len(parts) == 1 else _concat(xp, parts, ax)
 
 
-def _central(xp: Any, ext: Any, spec: AxisSpec, start: int, stop: int) -> Any:
-    """Second-order central differences at ``ext`` positions ``start:stop``."""
-    nd, ax = ext.ndim, spec.axis
-    left = ext[_sl(nd, ax, slice(start - 1, stop - 1))]
-    right = ext[_sl(nd, ax, slice(start + 1, stop + 1))]
-    if spec.dx is None:
-        return (right - left) / (2.0 * spec.h)
-    dx1 = spec.dx[start - 1 : stop - 1]
-    dx2 = spec.dx[start:stop]
+def _central(xp: Any, ext: Any, axis: int, h: Any, dx: Any, start: int, stop: int) -> Any:
+    """Second-order central differences at ``ext`` positions ``start:stop``;
+    ``dx[i]`` is the step from ``ext[i]`` to ``ext[i + 1]``."""
+    nd = ext.ndim
+    left = ext[_sl(nd, axis, slice(start - 1, stop - 1))]
+    right = ext[_sl(nd, axis, slice(start + 1, stop + 1))]
+    if dx is None:
+        return (right - left) / (2.0 * h)
+    dx1 = dx[start - 1 : stop - 1]
+    dx2 = dx[start:stop]
     a = -(dx2) / (dx1 * (dx1 + dx2))
     b = (dx2 - dx1) / (dx1 * dx2)
     c = dx1 / (dx2 * (dx1 + dx2))
     shape = [1] * nd
-    shape[ax] = -1
+    shape[axis] = -1
     a, b, c = (xp.reshape(v, tuple(shape)) for v in (a, b, c))
-    mid = ext[_sl(nd, ax, slice(start, stop))]
+    mid = ext[_sl(nd, axis, slice(start, stop))]
     return a * left + b * mid + c * right
 
 
-def _edge(ext: Any, spec: AxisSpec, side: int) -> Any:
+def _edge(ext: Any, axis: int, h: Any, dx: Any, edge_order: int, side: int) -> Any:
     """NumPy's one-sided difference at the first (``side=0``) or last (``-1``) point."""
-    nd, ax, h, dx = ext.ndim, spec.axis, spec.h, spec.dx
+    nd = ext.ndim
 
     def at(i: int) -> Any:
-        return ext[_sl(nd, ax, i)]
+        return ext[_sl(nd, axis, i)]
 
-    if spec.edge_order == 1:
+    if edge_order == 1:
         if side == 0:
             return (at(1) - at(0)) / (h if dx is None else dx[0])
         return (at(-1) - at(-2)) / (h if dx is None else dx[-1])
@@ -89,12 +95,28 @@ def _edge(ext: Any, spec: AxisSpec, side: int) -> Any:
     return a * at(-3) + b * at(-2) + c * at(-1)
 
 
+def _point(xp: Any, f: Any, spec: AxisSpec, e: int, length: int) -> Any:
+    """The derivative at position ``e`` of ``lo + f + hi`` (length ``length``),
+    from a window of at most three planes."""
+    ax, eo, h = spec.axis, spec.edge_order, spec.h
+    if e == 0 or e == length - 1:
+        width = 2 if eo == 1 else 3
+        a = 0 if e == 0 else length - width
+        win = _window(xp, f, spec, a, a + width)
+        dx = None if spec.dx is None else spec.dx[a : a + width - 1]
+        return _edge(win, ax, h, dx, eo, 0 if e == 0 else -1)
+    win = _window(xp, f, spec, e - 1, e + 2)
+    dx = None if spec.dx is None else spec.dx[e - 1 : e + 1]
+    return _central(xp, win, ax, h, dx, 1, 2)[_sl(f.ndim, ax, 0)]
+
+
 def axis_derivative(xp: Any, f: Any, spec: AxisSpec, out: Any) -> Any:
     """Write the derivative of block ``f`` along ``spec.axis`` into ``out``.
 
     ``out`` has ``f``'s shape. Points with a neighbour on both sides (in the block
     or in a face) get the central difference; a side without a face is a domain
-    edge and gets the one-sided difference.
+    edge and gets the one-sided difference. The block's interior is computed from
+    the block itself (no halo copy); only its first and last planes read faces.
 
     Examples
     --------
@@ -105,18 +127,14 @@ def axis_derivative(xp: Any, f: Any, spec: AxisSpec, out: Any) -> Any:
     >>> axis_derivative(np, f, AxisSpec(axis=0, edge_order=1, h=1.0), out)
     array([1. , 1.5, 2.5, 3.5, 4. ])
     """
-    ax = spec.axis
+    ax, nd = spec.axis, f.ndim
     n_lo, n = face_len(spec.lo, ax), f.shape[ax]
-    ext = _extend(xp, f, spec)
-    length = ext.shape[ax]
-    start, stop = max(n_lo, 1), min(n_lo + n, length - 1)
-    nd = f.ndim
-    if stop > start:
-        out[_sl(nd, ax, slice(start - n_lo, stop - n_lo))] = _central(xp, ext, spec, start, stop)
-    if n_lo == 0:
-        out[_sl(nd, ax, 0)] = _edge(ext, spec, 0)
-    if face_len(spec.hi, ax) == 0:
-        out[_sl(nd, ax, n - 1)] = _edge(ext, spec, -1)
+    length = n_lo + n + face_len(spec.hi, ax)
+    if n > 2:
+        dx = None if spec.dx is None else spec.dx[n_lo : n_lo + n - 1]
+        out[_sl(nd, ax, slice(1, n - 1))] = _central(xp, f, ax, spec.h, dx, 1, n - 1)
+    for p in sorted({0, n - 1}):
+        out[_sl(nd, ax, p)] = _point(xp, f, spec, n_lo + p, length)
     return out
 
 
