@@ -202,17 +202,20 @@ def gradient_chunked(f: Any, plan: Plan) -> tuple[Any, ...]:
         )
     deps = [f] + [ap.spacing for ap in plan.axes if ap.is_coord and _is_dask(ap.spacing)]
     meta = f._meta.astype(plan.dtype)
+    hlg = HighLevelGraph.from_collections(kname, graph, dependencies=deps)
     if len(plan.axes) == 1:
-        hlg = HighLevelGraph.from_collections(name, graph, dependencies=deps)
-        return (da.Array(hlg, name, chunks=f.chunks, dtype=plan.dtype, meta=meta),)
+        return (da.Array(hlg, kname, chunks=f.chunks, dtype=plan.dtype, meta=meta),)
+    layers, dependencies = dict(hlg.layers), dict(hlg.dependencies)
+    outs = []
     for i, ap in enumerate(plan.axes):
-        for idx in np.ndindex(*f.numblocks):
-            graph[(f"{name}-d{ap.axis}", *idx)] = (operator.getitem, (kname, *idx), i)
-    hlg = HighLevelGraph.from_collections(name, graph, dependencies=deps)
-    return tuple(
-        da.Array(hlg, f"{name}-d{ap.axis}", chunks=f.chunks, dtype=plan.dtype, meta=meta)
-        for ap in plan.axes
-    )
+        oname = f"{name}-d{ap.axis}"
+        layers[oname] = {
+            (oname, *idx): (operator.getitem, (kname, *idx), i) for idx in np.ndindex(*f.numblocks)
+        }
+        dependencies[oname] = {kname}
+        outs.append(oname)
+    hlg = HighLevelGraph(layers, dependencies)
+    return tuple(da.Array(hlg, o, chunks=f.chunks, dtype=plan.dtype, meta=meta) for o in outs)
 
 
 def _parts(name: str, idx: tuple, axis: int, src: Sources) -> list:
