@@ -1,0 +1,325 @@
+"""The ``daskgrad`` command: gradients of Zarr/NetCDF datasets, written to Zarr, on Dask.
+
+``daskgrad demo`` runs the whole pipeline on a generated sample;
+``daskgrad gradient INPUT OUTPUT --dim ...`` is the batch job. Exit status: 0 ok,
+2 usage or input errors (one line on stderr), 1 anything else, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import shlex
+import sys
+import time
+from typing import Any, NoReturn, TextIO
+
+from ._cluster import ClusterOptions, UsageError
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG_GRADIENT = """\
+examples:
+  daskgrad gradient era5.zarr grad.zarr --dim latitude --dim longitude --geographic \\
+      --var t2m --chunks time=24 --workers 2 --memory-limit 2GiB
+  daskgrad gradient 'data/*.nc' grad.zarr --dim x --dim y --edge-order 2
+  daskgrad gradient era5.zarr grad.zarr ... --resume      # finish an interrupted run
+  daskgrad gradient big.zarr out.zarr --dim x --scheduler tls://sched:8786 \\
+      --tls-ca ca.pem --tls-cert cert.pem --tls-key key.pem
+
+OUTPUT holds one variable d{var}_d{dim} per variable and dim, chunked like the
+computation; INPUT is only ever read. With --scheduler, INPUT and OUTPUT must be
+paths or URLs the workers can reach.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as every usage error
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_cluster_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cluster (default: a LocalCluster on 127.0.0.1)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="join an existing Dask cluster, e.g. tcp://host:8786 or tls://host:8786")
+    g.add_argument("--tls-ca", metavar="FILE", help="CA certificate (tls:// scheduler)")
+    g.add_argument("--tls-cert", metavar="FILE", help="client certificate (tls:// scheduler)")
+    g.add_argument("--tls-key", metavar="FILE", help="client private key (tls:// scheduler)")
+    g.add_argument("--workers", type=int, metavar="N", help="local worker processes")
+    g.add_argument("--threads-per-worker", type=int, metavar="T", help="threads per worker")
+    g.add_argument("--memory-limit", metavar="SIZE",
+                   help="memory per local worker, e.g. 2GiB (default: RAM / workers)")
+    g.add_argument("--no-dashboard", action="store_true",
+                   help="do not start the dashboard (it listens on 127.0.0.1 only)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``daskgrad`` command.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["gradient", "in.zarr", "out.zarr", "--dim", "x"])
+    >>> args.dim, args.edge_order, args.resume
+    (['x'], 1, False)
+    """
+    parser = _Parser(prog="daskgrad", description=(
+        "numpy.gradient on Zarr/NetCDF datasets of any size, on a Dask cluster."))
+    parser.add_argument("--traceback", action="store_true", help="show tracebacks of failures")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+    demo = sub.add_parser("demo", help="sample dataset -> gradient -> Zarr + PNG map",
+                          description="Make a climate-style sample dataset, compute its "
+                          "geographic gradient on a LocalCluster, and write a Zarr store "
+                          "and a PNG map of the gradient magnitude.")
+    demo.add_argument("--output-dir", default="daskgrad-demo", metavar="DIR",
+                      help="where to write (default: ./daskgrad-demo)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = sub.add_parser("gradient", help="differentiate a Zarr/NetCDF dataset into a Zarr store",
+                       description="Partial derivatives d{var}_d{dim} of INPUT's variables, "
+                       "written to the Zarr store OUTPUT chunk by chunk.",
+                       epilog=_EPILOG_GRADIENT,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("input", metavar="INPUT", help="Zarr store, NetCDF file, or a quoted glob "
+                   "of NetCDF files opened as one dataset")
+    g.add_argument("output", metavar="OUTPUT", help="Zarr store to create")
+    g.add_argument("--dim", action="append", required=True, metavar="DIM",
+                   help="dim to differentiate along (repeat); lat/lon/time are found by CF "
+                   "metadata when the dim has another name")
+    g.add_argument("--var", action="append", metavar="NAME",
+                   help="variable to differentiate (repeat; default: all that have every --dim)")
+    g.add_argument("--edge-order", type=int, choices=(1, 2), default=1,
+                   help="accuracy of the one-sided differences at the edges (default 1)")
+    g.add_argument("--geographic", action="store_true",
+                   help="lat/lon in degrees -> derivatives per metre on the sphere")
+    g.add_argument("--periodic", action="append", metavar="DIM",
+                   help="wrap around DIM (repeat); coordinates need --period DIM=LENGTH")
+    g.add_argument("--period", action="append", metavar="DIM=LENGTH",
+                   help="length of a periodic dim's period, e.g. lon=360")
+    g.add_argument("--datetime-unit", metavar="UNIT",
+                   help="unit of a datetime dim's spacing, e.g. s or h (default: as xarray)")
+    g.add_argument("--chunks", metavar="DIM=SIZE,...",
+                   help="computation chunks, e.g. time=1,lat=256 (default: as stored)")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+    mode.add_argument("--resume", action="store_true",
+                      help="finish an interrupted run: compute only chunks missing from OUTPUT")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_cluster_options(g)
+    return parser
+
+
+def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
+    return ClusterOptions(
+        scheduler=args.scheduler, workers=args.workers,
+        threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
+        dashboard=not args.no_dashboard, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    ).check()
+
+
+def _local(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _check_paths(input_spec: str, output: str) -> None:
+    if "://" in output:
+        return
+    for path in __import__("glob").glob(input_spec) or [input_spec]:
+        src = os.path.abspath(path)
+        if output == src or output.startswith(src + os.sep) or src.startswith(output + os.sep):
+            raise UsageError(f"OUTPUT {output} would overwrite INPUT {path}; choose another path")
+
+
+def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """Open INPUT and build the lazy result; every usage error surfaces here."""
+    from . import io
+
+    user_chunks = io.parse_chunks(args.chunks)
+    periods = io.parse_period(args.period)
+    probe = io.open_input(args.input)
+    dims = list(dict.fromkeys(io.resolve_dim(probe, d) for d in args.dim))
+    names = io.select_variables(probe, args.var, dims)
+    chunks = {io.resolve_dim(probe, d): c for d, c in user_chunks.items()}
+    ds = io.open_input(args.input, chunks=io.chunk_plan(probe, names, chunks))[names]
+    kwargs: dict[str, Any] = {"edge_order": args.edge_order, "geographic": args.geographic}
+    if args.periodic:
+        kwargs["boundary"] = {io.resolve_dim(probe, d): "periodic" for d in args.periodic}
+    if periods:
+        kwargs["period"] = {io.resolve_dim(probe, d): v for d, v in periods.items()}
+    if args.datetime_unit:
+        kwargs["datetime_unit"] = args.datetime_unit
+    import daskgrad.xarray  # noqa: F401  (registers the `grad` accessor)
+
+    try:
+        result = ds.grad.gradient(dims, **kwargs)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UsageError(str(exc).strip().splitlines()[0]) from None
+    first = result[next(iter(result.data_vars))]
+    arguments = {
+        "input": _local(args.input), "variables": names, "dims": dims,
+        "edge_order": args.edge_order, "geographic": args.geographic,
+        "boundary": {k: str(v) for k, v in kwargs.get("boundary", {}).items()},
+        "period": kwargs.get("period", {}), "datetime_unit": args.datetime_unit,
+        "chunks": {str(d): io.zarr_chunks(c) for d, c in zip(first.dims, first.chunks,
+                                                              strict=True)},
+    }
+    return result, arguments
+
+
+def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, Any]) -> bool:
+    """Validate OUTPUT against the mode; return whether the run resumes."""
+    from . import io
+
+    _check_paths(args.input, output)
+    if args.overwrite or not io.output_exists(output):
+        return False
+    if not args.resume:
+        raise UsageError(f"{output} exists; pass --overwrite to replace it, or --resume to "
+                         "finish an interrupted run")
+    recorded = io.read_arguments(output)
+    if recorded is None:
+        raise UsageError(f"{output} was not made (or not fully started) by daskgrad; cannot "
+                         "resume it (use --overwrite to replace it)")
+    diff = sorted(k for k in set(recorded) | set(arguments) if recorded.get(k) != arguments.get(k))
+    if diff:
+        raise UsageError(f"cannot resume {output}: it was made with different "
+                         f"{', '.join(diff)} (use --overwrite to start again)")
+    return True
+
+
+def _history(argv: list[str], old: str | None) -> str:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    line = f"{stamp}: " + shlex.join(["daskgrad", *argv])
+    return line + ("\n" + old if old else "")
+
+
+def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: TextIO) -> int:
+    """Run ``daskgrad gradient`` with parsed ``args``; return the exit status.
+
+    Everything that can be checked without a cluster (arguments, INPUT, OUTPUT) is
+    checked before one is started.
+    """
+    from . import io
+    from ._cluster import connect, pending_blocks, stream_to_zarr
+    from ._progress import Progress
+
+    cluster = _cluster_options(args)
+    result, arguments = _build(args)
+    output = _local(args.output)
+    resume = _check_output(args, output, arguments)
+    if resume:
+        io.check_layout(result, output)
+    with connect(cluster, err) as client:
+        if not resume:
+            io.remove_output(output)
+            attrs = io.output_attrs(result, _history(argv, result.attrs.get("history")))
+            io.init_output(io.prepare_result(result, attrs), output, arguments,
+                           overwrite=args.overwrite)
+        result = io.prepare_result(result, {})
+        blocks, total = pending_blocks(result, output, resume)
+        progress = Progress(total, enabled=not args.no_progress, stream=err)
+        progress.done = total - len(blocks)
+        nthreads = sum(client.nthreads().values())
+        start = time.monotonic()
+        stream_to_zarr(client, result, output, blocks, progress, batch_size=max(4 * nthreads, 8))
+        progress.close()
+        seconds = time.monotonic() - start
+    if resume:
+        io.update_attrs(output, history=_history(argv, io.read_attr(output, "history")))
+    print(f"wrote {len(blocks)} of {total} chunks ({', '.join(map(str, result.data_vars))}) "
+          f"to {output} in {seconds:.1f} s", file=out)
+    return 0
+
+
+def _plot_magnitude(path: str, png: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import xarray as xr
+
+    with xr.open_zarr(path) as ds:
+        dy = ds["dt2m_dlatitude"].isel(time=0).load()
+        dx = ds["dt2m_dlongitude"].isel(time=0).load()
+    magnitude = np.hypot(dx, dy) * 1e5  # K m-1 -> K per 100 km
+    fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    mesh = ax.pcolormesh(magnitude["longitude"], magnitude["latitude"], magnitude,
+                         shading="nearest", cmap="magma")
+    fig.colorbar(mesh, ax=ax, label="|grad t2m| (K per 100 km)")
+    ax.set(xlabel="longitude (degrees east)", ylabel="latitude (degrees north)",
+           title=f"2 m temperature gradient magnitude, {str(dy['time'].values)[:16]}")
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+
+
+def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run ``daskgrad demo``: sample data -> gradient on a LocalCluster -> Zarr + PNG.
+
+    The demo owns ``DIR/sample.zarr``, ``DIR/gradient.zarr`` and ``DIR/gradient.png``
+    and replaces them when run again.
+    """
+    from . import io
+    from .datasets import climate
+
+    os.makedirs(args.output_dir, exist_ok=True)
+    sample = os.path.join(args.output_dir, "sample.zarr")
+    output = os.path.join(args.output_dir, "gradient.zarr")
+    png = os.path.join(args.output_dir, "gradient.png")
+    io.remove_output(sample)
+    climate(ntime=8).chunk({"time": 1}).to_zarr(sample, mode="w-", zarr_format=2,
+                                                 consolidated=True)
+    argv = ["gradient", sample, output, "--dim", "latitude", "--dim", "longitude",
+            "--geographic", "--workers", "2", "--threads-per-worker", "1", "--overwrite"]
+    if args.no_progress:
+        argv.append("--no-progress")
+    status = run_gradient(build_parser().parse_args(argv), argv, out, err)
+    _plot_magnitude(output, png)
+    print(f"sample input:   {os.path.abspath(sample)}\n"
+          f"gradient (Zarr): {os.path.abspath(output)}\n"
+          f"map (PNG):      {os.path.abspath(png)}", file=out)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``daskgrad`` console script and ``python -m daskgrad``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 ok, 1 failure, 2 usage or input error, 130 interrupted.
+
+    Examples
+    --------
+    >>> main(["gradient", "no/such/input.zarr", "out.zarr", "--dim", "x"])
+    2
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    out, err = sys.stdout, sys.stderr
+    try:
+        if args.command == "demo":
+            return run_demo(args, out, err)
+        return run_gradient(args, argv, out, err)
+    except UsageError as exc:
+        print(f"daskgrad: error: {exc}", file=err)
+        return 2
+    except KeyboardInterrupt:
+        print("\ndaskgrad: interrupted; run again with --resume to finish", file=err)
+        return 130
+    except Exception as exc:  # everything else: exit 1 with the error, not a traceback
+        if args.traceback:
+            raise
+        text = str(exc).strip().splitlines()
+        print(f"daskgrad: error: {type(exc).__name__}: {text[0] if text else ''}", file=err)
+        return 1
