@@ -1,0 +1,232 @@
+"""Geographic grids: finding latitude/longitude, whole-circle longitude, metric factors.
+
+Derivatives on a sphere of radius ``R`` (latitude ``phi``, longitude ``lam``, both
+in degrees in the data) are the derivatives with respect to the coordinate in
+degrees times a metric factor:
+
+- d/dy = (180 / pi) / R * d/dphi_deg           (:func:`meridional_factor`)
+- d/dx = (180 / pi) / (R cos phi) * d/dlam_deg  (:func:`zonal_factor`)
+
+At the poles (``|phi| == 90``) ``cos phi`` is zero and the zonal factor is
+**NaN** by definition, so zonal derivatives (and divergence and vorticity) are
+NaN on a pole row instead of a silent ``inf`` or a huge finite number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "EARTH_RADIUS",
+    "Geo",
+    "apply_metric",
+    "check_radius",
+    "find_latlon",
+    "geo_of",
+    "is_whole_circle",
+    "lat_factor",
+    "meridional_factor",
+    "zonal_factor",
+]
+
+EARTH_RADIUS = 6371008.8  # mean Earth radius (IUGG), metres
+
+_UNITS = {
+    "lat": {"degrees_north", "degree_north", "degrees_n", "degree_n", "degreesn", "degreen"},
+    "lon": {"degrees_east", "degree_east", "degrees_e", "degree_e", "degreese", "degreee"},
+}
+_NAMES = {
+    "lat": {"lat", "latitude", "nav_lat", "lats", "xlat", "lat_0", "g0_lat_0"},
+    "lon": {"lon", "longitude", "nav_lon", "lons", "xlong", "long", "lon_0", "g0_lon_1"},
+}
+_AXIS = {"lat": "Y", "lon": "X"}
+_STANDARD = {"lat": "latitude", "lon": "longitude"}
+_GENERIC_DEGREES = {"degrees", "degree", "deg"}
+_POLE_TOLERANCE = 1e-9  # degrees
+
+
+def _score(name: Hashable, attrs: Mapping[Any, Any], kind: str) -> int:
+    """How surely a coordinate is latitude (kind "lat") or longitude ("lon"); 0: not."""
+    standard = attrs.get("standard_name")
+    if isinstance(standard, str) and standard:
+        # A coordinate that says what it is (grid_latitude on a rotated grid, say)
+        # is only latitude when it says so.
+        return 4 if standard == _STANDARD[kind] else 0
+    units = str(attrs.get("units", "")).strip().lower()
+    if units in _UNITS[kind]:
+        return 3
+    if attrs.get("axis") == _AXIS[kind] and units in _GENERIC_DEGREES:
+        return 2
+    if str(name).lower() in _NAMES[kind] and units in _GENERIC_DEGREES | {""}:
+        return 1
+    return 0
+
+
+def _find(obj: Any, kind: str) -> Hashable | None:
+    scored = [(_score(n, c.attrs, kind), n in obj.dims, n) for n, c in obj.coords.items()]
+    scored = [s for s in scored if s[0] > 0]
+    if not scored:
+        return None
+    best = max(s[:2] for s in scored)
+    names = [s[2] for s in scored if s[:2] == best]
+    if len(names) > 1:
+        raise ValueError(
+            f"geographic=True: several coordinates look like {_STANDARD[kind]} ({names}); "
+            f"give only one of them standard_name={_STANDARD[kind]!r}"
+        )
+    return names[0]
+
+
+def find_latlon(obj: Any) -> tuple[Hashable, Hashable]:
+    """Names of the latitude and longitude coordinates of an xarray object.
+
+    Looked for, most certain first, among the coordinates: CF ``standard_name``
+    (``latitude``/``longitude``), CF ``units`` (``degrees_north``/``degrees_east``
+    and their aliases), ``axis`` (``Y``/``X``) with units in degrees, then the
+    usual names (``lat``, ``latitude``, ``nav_lat``, ``lon``, ``longitude``, ...)
+    without other units. ``x``/``y`` are never taken for longitude/latitude.
+
+    Raises
+    ------
+    ValueError
+        If either is missing or ambiguous, or latitude is not 0-D or 1-D.
+
+    Examples
+    --------
+    >>> from daskgrad.datasets import sphere_grid
+    >>> find_latlon(sphere_grid(5, 8))
+    ('latitude', 'longitude')
+    """
+    lat, lon = _find(obj, "lat"), _find(obj, "lon")
+    missing = [k for k, v in (("latitude", lat), ("longitude", lon)) if v is None]
+    if missing:
+        raise ValueError(
+            f"geographic=True: no {' or '.join(missing)} coordinate found among "
+            f"{list(obj.coords)}; expected CF attributes (standard_name 'latitude'/"
+            "'longitude', units 'degrees_north'/'degrees_east') or a usual name (lat, "
+            "latitude, lon, longitude); set e.g. obj[name].attrs['standard_name'] = 'latitude'"
+        )
+    for name in (lat, lon):
+        if obj[name].ndim > 1:
+            raise ValueError(
+                f"geographic=True: coordinate {name!r} is {obj[name].ndim}-D; only 1-D "
+                "(regular latitude/longitude) grids are supported, not curvilinear ones"
+            )
+    _check_latitude(obj[lat].data, lat)
+    return lat, lon  # type: ignore[return-value]
+
+
+def _check_latitude(values: Any, name: Hashable) -> None:
+    if not isinstance(values, np.ndarray):  # Dask or other lazy data: not computed
+        return
+    if values.size and not (np.all(np.isfinite(values)) and np.all(np.abs(values) <= 90.0)):
+        raise ValueError(f"geographic=True: latitude {name!r} must be finite degrees in [-90, 90]")
+
+
+def check_radius(radius: Any) -> float:
+    """``radius`` as a positive finite float, else ValueError."""
+    try:
+        value = float(radius)
+    except (TypeError, ValueError):
+        raise TypeError(f"radius: expected a number of metres, got {radius!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"radius: expected a positive finite number of metres, got {radius!r}")
+    return value
+
+
+def is_whole_circle(lon: Any) -> bool:
+    """True when 1-D longitudes (degrees) are evenly spaced and cover the circle once.
+
+    That is: ``n >= 2`` points, every step equal to ``d`` (to a relative 1e-6) and
+    ``n * |d| == 360`` (to 1e-6 degrees), as in ``0, 2.5, ..., 357.5`` or
+    ``-180, ..., 177.5``. A grid that repeats the first meridian at the end
+    (``0 .. 360``) or covers only part of the circle is not. Lazy (Dask)
+    longitudes are not computed and count as not whole.
+
+    Examples
+    --------
+    >>> is_whole_circle(np.arange(0, 360, 2.5)), is_whole_circle(np.arange(-180, 180, 2.5))
+    (True, True)
+    >>> is_whole_circle(np.arange(0, 360.1, 2.5)), is_whole_circle(np.arange(0, 90, 2.5))
+    (False, False)
+    """
+    if not isinstance(lon, np.ndarray) or lon.ndim != 1 or lon.size < 2:
+        return False
+    if lon.dtype.kind not in "iuf":
+        return False
+    steps = np.diff(lon.astype(np.float64))
+    step = steps[0]
+    if step == 0 or not np.all(np.abs(steps - step) <= 1e-6 * abs(step)):
+        return False
+    return bool(abs(lon.size * abs(step) - 360.0) <= 1e-6)
+
+
+def meridional_factor(radius: float) -> float:
+    """Factor turning d/d(latitude in degrees) into d/dy per metre: ``180 / (pi R)``."""
+    return 180.0 / (np.pi * radius)
+
+
+def zonal_factor(lat: Any, radius: float) -> Any:
+    """Factor turning d/d(longitude in degrees) into d/dx per metre.
+
+    ``180 / (pi R cos(phi))``, NaN where ``|phi|`` is 90 degrees (to 1e-9): the
+    zonal derivative is not defined on a pole. Works lazily on Dask arrays.
+
+    Examples
+    --------
+    >>> zonal_factor(np.array([90.0, 60.0, 0.0]), 180.0 / np.pi).round(12)
+    array([nan,  2.,  1.])
+    """
+    lat = lat.astype(np.float64) if lat.dtype.kind in "iu" else lat
+    factor = (180.0 / (np.pi * radius)) / np.cos(np.deg2rad(lat))
+    pole = np.abs(np.abs(lat) - 90.0) <= _POLE_TOLERANCE
+    return np.where(pole, np.nan, factor)
+
+
+@dataclass(frozen=True)
+class Geo:
+    """A geographic grid: the latitude and longitude coordinate names and the radius."""
+
+    lat: Hashable
+    lon: Hashable
+    radius: float
+
+
+def geo_of(obj: Any, geographic: bool, radius: Any) -> Geo | None:
+    """The geographic grid of ``obj`` when ``geographic`` is True, else None."""
+    if not isinstance(geographic, bool):
+        raise TypeError(f"geographic: expected True or False, got {geographic!r}")
+    if not geographic:
+        return None
+    lat, lon = find_latlon(obj)
+    return Geo(lat, lon, check_radius(radius))
+
+
+def apply_metric(result: Any, var: Any, kind: str, obj: Any, geo: Geo | None) -> Any:
+    """Multiply a derivative with respect to degrees by its metric factor (per metre)."""
+    if kind == "plain" or geo is None:
+        return result
+    real = np.finfo(result.dtype).dtype if result.dtype.kind in "fc" else np.float64
+    if kind == "lat":
+        return result * real.type(meridional_factor(geo.radius))
+    return result * lat_factor(var, obj, geo, real)
+
+
+def lat_factor(var: Any, obj: Any, geo: Geo, dtype: Any = np.float64) -> Any:
+    """``180 / (pi R cos(lat))`` shaped to broadcast against ``var`` (NaN on the poles)."""
+    lat = obj[geo.lat].variable
+    factor = zonal_factor(lat.data, geo.radius).astype(dtype)
+    if lat.ndim == 0:
+        return factor
+    if lat.dims[0] not in var.dims:
+        raise ValueError(
+            f"geographic=True: a variable with dims {var.dims} lacks the latitude "
+            f"dimension {lat.dims[0]!r}, so its zonal derivative is not defined"
+        )
+    shape = [1] * var.ndim
+    shape[var.get_axis_num(lat.dims[0])] = lat.size
+    return factor.reshape(shape)
