@@ -36,7 +36,7 @@ paths or URLs the workers can reach.
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as every usage error
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"daskgrad: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -172,6 +172,8 @@ def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, An
     from . import io
 
     _check_paths(args.input, output)
+    if args.overwrite:
+        io.check_removable(output)
     if args.overwrite or not io.output_exists(output):
         return False
     if not args.resume:
@@ -222,7 +224,7 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
         progress.done = total - len(blocks)
         nthreads = sum(client.nthreads().values())
         start = time.monotonic()
-        stream_to_zarr(client, result, output, blocks, progress, batch_size=max(4 * nthreads, 8))
+        stream_to_zarr(client, result, output, blocks, progress, batch_size=max(8 * nthreads, 16))
         progress.close()
         seconds = time.monotonic() - start
     if resume:

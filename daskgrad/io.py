@@ -10,6 +10,7 @@ renames it). The streaming itself is :func:`daskgrad._cluster.stream_to_zarr`.
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -33,6 +34,7 @@ __all__ = [
     "prepare_result",
     "read_arguments",
     "remove_output",
+    "check_removable",
     "output_exists",
     "output_attrs",
     "check_layout",
@@ -304,14 +306,20 @@ def output_exists(path: str) -> bool:
     return True
 
 
-def remove_output(path: str) -> None:
-    """Delete a local OUTPUT for ``--overwrite``, refusing anything that is not a Zarr store."""
+def check_removable(path: str) -> None:
+    """Refuse ``--overwrite`` of a local path that exists and is not a Zarr store."""
     if "://" in path or not os.path.exists(path):
         return
     markers = (".zgroup", "zarr.json", ".zarray")
     if not (os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in markers)):
         raise UsageError(f"{path} exists and is not a Zarr store; refusing to delete it")
-    shutil.rmtree(path)
+
+
+def remove_output(path: str) -> None:
+    """Delete a local OUTPUT for ``--overwrite`` (only if it is a Zarr store)."""
+    check_removable(path)
+    if "://" not in path and os.path.exists(path):
+        shutil.rmtree(path)
 
 
 def output_attrs(result: xr.Dataset, history: str) -> dict[str, Any]:
@@ -371,23 +379,32 @@ def update_attrs(path: str, **attrs: Any) -> None:
 
 def existing_chunk_keys(path: str, name: str) -> tuple[set[str], Any]:
     """The chunk keys present in OUTPUT's array ``name``, and the array itself."""
-    from zarr.core.sync import collect_aiterator, sync
+    from zarr.core.sync import sync
 
     array = _group(path)[name]
     store = array.store_path.store
     prefix = array.store_path.path.rstrip("/") + "/"
-    keys = sync(collect_aiterator(store.list_prefix(prefix)))
-    return {k[len(prefix):] for k in keys}, array
+
+    async def listing() -> list[str]:
+        return [key async for key in store.list_prefix(prefix)]
+
+    return {k[len(prefix):] for k in sync(listing())}, array
 
 
-def write_block(block: np.ndarray, path: str, name: str, region: tuple[slice, ...]) -> int:
-    """Write one computed block into its Zarr chunk of OUTPUT (runs on a worker).
-
-    Returns the number of bytes written (uncompressed), for the progress bar.
-    """
+@functools.lru_cache(maxsize=64)
+def _output_array(path: str, name: str, run: str) -> Any:
     import zarr
 
-    array = zarr.open_array(path, path=name, mode="r+", config={"write_empty_chunks": True})
-    array[region] = block
+    return zarr.open_array(path, path=name, mode="r+", config={"write_empty_chunks": True})
+
+
+def write_block(block: np.ndarray, path: str, name: str, region: tuple[slice, ...],
+                run: str = "") -> int:
+    """Write one computed block into its Zarr chunk of OUTPUT (runs on a worker).
+
+    ``run`` identifies the run, so a worker reopens the array for each new run.
+    Returns the number of bytes written (uncompressed).
+    """
+    _output_array(path, name, run)[region] = block
     return int(block.nbytes)
 
