@@ -114,7 +114,8 @@ def _fields(
     scale = {"t2m": 0.05, "msl": 5.0, "u10": 0.05, "v10": 0.05}
     out = {"t2m": t2m, "msl": msl, "u10": u10, "v10": v10}
     for name, field in out.items():
-        out[name] = field + scale[name] * rng.standard_normal(field.shape)
+        # noise shrinks with the grid boxes towards the poles, as real fields are smoother there
+        out[name] = field + scale[name] * cos * rng.standard_normal(field.shape)
     return out
 
 
@@ -136,8 +137,8 @@ def climate(
     ``long_name`` and ``standard_name``. The fields are smooth large-scale
     patterns (a pole-to-equator temperature contrast, pressure belts,
     trade winds and westerlies, eastward-travelling waves) plus a little
-    Gaussian noise from ``np.random.default_rng(seed)``; same arguments, same
-    bits.
+    Gaussian noise from ``np.random.default_rng(seed)``, scaled by the cosine
+    of latitude (none on the poles); same arguments, same bits.
 
     Parameters
     ----------

@@ -69,3 +69,17 @@ def test_sphere_grid():
     assert g.latitude.values.tolist() == [-90.0, -45.0, 0.0, 45.0, 90.0]
     assert g.longitude.values.tolist() == [-180.0, -135.0, -90.0, -45.0, 0.0, 45.0, 90.0, 135.0]
     assert not g.data_vars
+
+
+@requires_dask
+def test_climate_example_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "climate.py"
+    spec = importlib.util.spec_from_file_location("climate_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main([str(tmp_path / "maps.png"), "--nlat", "19", "--nlon", "36"])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
