@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import daskgrad
@@ -170,8 +170,16 @@ def test_dask_matches_numpy_bit_for_bit(p: Problem, lazy_coords: bool) -> None:
     _check_against_references(p, got)
 
 
+_TORCH_EXAMPLE = Problem(  # coordinates of different lengths, given explicitly
+    f=np.arange(12.0).reshape(3, 4) ** 2, chunks=((3,), (4,)), axis=None, axes=(0, 1),
+    spacings=[np.array([0.0, 1.0, 3.0]), np.array([0.0, 0.5, 2.0, 2.5])],
+    periodic=[False, False], periods=[None, None], edge_order=2,
+)
+
+
 @requires_torch
 @given(problems(min_size=3))
+@example(_TORCH_EXAMPLE)
 def test_torch_form_matches_torch(p: Problem) -> None:
     spacing = list(p.spacings)
     if len({np.ndim(s) for s in spacing}) > 1:  # torch never mixes numbers and tensors
@@ -205,3 +213,44 @@ def test_has_dask_for_properties() -> None:
     """Keep the Dask properties visible when dask is missing."""
     if not has_dask:
         pytest.skip("dask not installed: Dask properties skipped")
+
+
+@st.composite
+def periodic_coordinate_problems(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, tuple]:
+    n = draw(st.integers(1, MAX_N))
+    x = draw(coordinates(n, "increasing")) if n > 1 else np.array([draw(st.floats(-5, 5))])
+    period = float(x[-1] - x[0]) + draw(st.floats(0.25, 4.0))
+    f = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(n)
+    return f, x, period, draw(partitions(n))
+
+
+@given(periodic_coordinate_problems())
+def test_periodic_decreasing_coordinates_mirror_increasing(arg: tuple) -> None:
+    """Reversing f and x on a periodic axis reverses the derivative. (DESIGN §2 writes
+    the seam as ``x[0] + period - x[-1]``, which only makes sense for increasing x;
+    for decreasing x the implementation documents ``x[0] - period - x[-1]``: this is
+    the property that choice must satisfy.)"""
+    f, x, period, _ = arg
+    inc = daskgrad.gradient(f, x, boundary="periodic", period=period)
+    dec = daskgrad.gradient(f[::-1], x[::-1], boundary="periodic", period=period)
+    np.testing.assert_allclose(dec[::-1], inc, rtol=1e-12, atol=1e-12)
+
+
+@requires_dask
+@given(periodic_coordinate_problems(), st.booleans())
+def test_periodic_coordinates_any_chunking(arg: tuple, lazy_coords: bool) -> None:
+    import dask.array as da
+
+    f, x, period, chunks = arg
+    xc = da.from_array(x, chunks=(chunks,)) if lazy_coords else x
+    with raise_if_dask_computes():
+        g = daskgrad.gradient(da.from_array(f, chunks=(chunks,)), xc, boundary="periodic",
+                              period=period, edge_order=2)
+    assert g.chunks == (chunks,)
+    np.testing.assert_array_equal(
+        g.compute(), daskgrad.gradient(f, x, boundary="periodic", period=period)
+    )
+    np.testing.assert_allclose(
+        g.compute(), reference_gradient(f, [x], [0], periodic=[True], periods=[period])[0],
+        rtol=1e-12, atol=1e-300,
+    )
