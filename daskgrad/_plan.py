@@ -145,7 +145,11 @@ def _boundaries(boundary: Any, axes: tuple[int, ...], ndim: int) -> dict[int, bo
 
 
 def _is_scalar(v: Any) -> bool:
-    return np.ndim(v) == 0 if not is_dask_array(v) else v.ndim == 0
+    """Whether ``v`` is a number (or 0-d array), without converting arrays or lists."""
+    if isinstance(v, list | tuple):
+        return False
+    ndim = getattr(v, "ndim", None)
+    return np.ndim(v) == 0 if ndim is None else ndim == 0
 
 
 def _spacings(
