@@ -275,7 +275,12 @@ class Case:
         kw: dict[str, Any] = {"axis": self.axis, "edge_order": self.edge_order}
         if self.boundary != "none":
             kw["boundary"] = self.boundary_arg()
-            per = {ax: p for ax, p in zip(self.axes, self.periods(), strict=True) if p}
+            nd = len(self.shape)
+            per = {  # "mixed": negative keys, as the boundary dict
+                ax - nd if self.boundary == "mixed" else ax: p
+                for ax, p in zip(self.axes, self.periods(), strict=True)
+                if p
+            }
             if per:
                 kw["period"] = per
         return kw

@@ -145,6 +145,22 @@ def test_array_likes_give_numpy(f: Any) -> None:
         np.testing.assert_array_equal(o, e)
 
 
+class _HasArray:
+    """A minimal object exposing ``__array__`` (NumPy's array protocol)."""
+
+    def __init__(self, values: list) -> None:
+        self.values = values
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+
+def test_array_protocol_object_gives_numpy() -> None:
+    g = daskgrad.gradient(_HasArray([1, 2, 4, 7]), 0.5)
+    assert type(g) is np.ndarray and g.dtype == np.float64
+    np.testing.assert_array_equal(g, np.gradient(np.array([1.0, 2, 4, 7]), 0.5))
+
+
 @requires_torch
 @pytest.mark.parametrize("tdtype", ["float64", "float32", "int64", "uint8", "bool"])
 def test_torch_tensor_input(tdtype: str) -> None:
