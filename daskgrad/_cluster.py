@@ -119,7 +119,10 @@ def _local_cluster(opts: ClusterOptions, log: TextIO) -> Any:
         n_workers=opts.workers,
         threads_per_worker=opts.threads_per_worker,
         processes=True,
-        dashboard_address="127.0.0.1:0" if dashboard else None,
+        # the scheduler's HTTP server (health, metrics, and the dashboard when asked for)
+        # always listens on a free port of 127.0.0.1
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": dashboard},
         silence_logs=logging.ERROR,
         **kwargs,
     )

@@ -1,0 +1,193 @@
+"""End-to-end runs of the ``daskgrad`` command: real subprocesses, a real LocalCluster
+(worker processes on 127.0.0.1), real Zarr and NetCDF files."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.helpers import requires_distributed, requires_xarray, requires_zarr
+from tests.test_cli import (
+    DIMS,
+    assert_same_values,
+    cli_env,
+    data_chunk_files,
+    reference,
+    run_cli,
+    sample,
+    tree_state,
+    write_zarr,
+)
+
+pytestmark = [requires_xarray, requires_zarr, requires_distributed, pytest.mark.slow]
+SMALL = ["--workers", "1", "--threads-per-worker", "2", "--no-dashboard"]
+
+
+@pytest.fixture(scope="module")
+def zarr_run(tmp_path_factory):
+    """One clean run on a Zarr store with ragged chunks on both differentiated dims."""
+    tmp = tmp_path_factory.mktemp("zarr_run")
+    src = write_zarr(sample(), tmp / "in.zarr", {"time": 1, "latitude": 16, "longitude": 30})
+    before = tree_state(src)
+    out = tmp / "out.zarr"
+    proc = run_cli("gradient", src, out, *DIMS, "--geographic", *SMALL, cwd=tmp)
+    return src, out, before, proc
+
+
+def test_zarr_run_writes_the_accessor_result(zarr_run):
+    import xarray as xr
+
+    src, out, _, proc = zarr_run
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote 288 of 288 chunks" in proc.stdout
+    assert proc.stderr.count("\n") <= 3 and "[#" not in proc.stderr  # not a TTY: no bar
+    with xr.open_zarr(src) as ds:
+        expected = reference(ds, ["latitude", "longitude"], geographic=True)
+    assert_same_values(out, expected)
+
+
+def test_zarr_output_chunks_are_the_computation_chunks(zarr_run):
+    import zarr
+
+    _, out, _, _ = zarr_run
+    group = zarr.open_group(out, mode="r")
+    for name in ("dt2m_dlatitude", "dmsl_dlongitude"):
+        assert group[name].chunks == (1, 16, 30)
+    assert len(data_chunk_files(out)) == 8 * 4 * 3 * 3  # every chunk written, none missing
+
+
+def test_output_attrs_record_the_command(zarr_run):
+    import json
+
+    import xarray as xr
+
+    _, out, _, _ = zarr_run
+    with xr.open_zarr(out) as ds:
+        assert "daskgrad gradient" in ds.attrs["history"] and "--geographic" in ds.attrs["history"]
+        args = json.loads(ds.attrs["daskgrad_arguments"])
+        assert args["dims"] == ["latitude", "longitude"] and args["geographic"] is True
+        assert ds["dt2m_dlongitude"].attrs["units"].startswith("K")
+        assert ds["latitude"].attrs.get("units") == "degrees_north"
+
+
+def test_input_is_never_written(zarr_run):
+    src, _, before, _ = zarr_run
+    assert tree_state(src) == before
+
+
+def test_existing_output_then_overwrite(zarr_run, tmp_path):
+    src, out, _, _ = zarr_run
+    copy = tmp_path / "o.zarr"
+    first = run_cli("gradient", src, copy, *DIMS, "--var", "t2m", *SMALL, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run_cli("gradient", src, copy, *DIMS, "--var", "t2m", *SMALL, cwd=tmp_path)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    over = run_cli("gradient", src, copy, "--dim", "longitude", "--var", "u10", "--overwrite",
+                   *SMALL, cwd=tmp_path)
+    assert over.returncode == 0, over.stderr
+    import xarray as xr
+
+    with xr.open_zarr(copy) as ds:
+        assert list(ds.data_vars) == ["du10_dlongitude"]
+
+
+def test_resume_rewrites_only_missing_chunks(zarr_run, tmp_path):
+    import shutil
+
+    src, out, _, _ = zarr_run
+    copy = tmp_path / "o.zarr"
+    shutil.copytree(out, copy)
+    chunks = sorted(data_chunk_files(copy))
+    removed = chunks[::7]
+    for p in removed:
+        p.unlink()
+    kept = {str(p): p.stat().st_mtime_ns for p in chunks if p not in removed}
+    proc = run_cli("gradient", src, copy, *DIMS, "--geographic", "--resume", *SMALL,
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {len(removed)} of {len(chunks)} chunks" in proc.stdout
+    assert {str(p): p.stat().st_mtime_ns for p in chunks if p not in removed} == kept
+    for name in ("dt2m_dlatitude", "dv10_dlongitude"):
+        import xarray as xr
+
+        with xr.open_zarr(copy) as a, xr.open_zarr(out) as b:
+            np.testing.assert_array_equal(a[name].values, b[name].values)
+
+
+def test_resume_with_other_arguments_refused(zarr_run, tmp_path):
+    src, out, _, _ = zarr_run
+    before = tree_state(out)
+    proc = run_cli("gradient", src, out, *DIMS, "--edge-order", "2", "--geographic", "--resume",
+                   *SMALL, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and "edge_order" in proc.stderr
+    proc = run_cli("gradient", src, out, *DIMS, "--geographic", "--resume", "--chunks",
+                   "time=2", *SMALL, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and "chunks" in proc.stderr
+    assert tree_state(out) == before
+
+
+def test_netcdf_file_and_glob(tmp_path):
+    import xarray as xr
+
+    ds = sample(ntime=5)
+    ds.to_netcdf(tmp_path / "one.nc")
+    ds.isel(time=slice(0, 2)).to_netcdf(tmp_path / "part_a.nc")
+    ds.isel(time=slice(2, None)).to_netcdf(tmp_path / "part_b.nc")
+    states = tree_state(tmp_path / "one.nc")
+    one = run_cli("gradient", "one.nc", "one.zarr", "--dim", "lat", "--dim", "lon", "--var",
+                  "t2m", "--edge-order", "2", "--chunks", "time=2,lat=20", *SMALL, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    many = run_cli("gradient", "part_*.nc", "many.zarr", "--dim", "time", "--dim", "lon",
+                   "--var", "msl", *SMALL, cwd=tmp_path)
+    assert many.returncode == 0, many.stderr
+    assert tree_state(tmp_path / "one.nc") == states
+    expected = reference(ds[["t2m"]].chunk({"time": 2, "latitude": 20}),
+                         ["latitude", "longitude"], edge_order=2)
+    assert_same_values(tmp_path / "one.zarr", expected)
+    with xr.open_mfdataset(str(tmp_path / "part_*.nc")) as parts:
+        expected = reference(parts[["msl"]], ["time", "longitude"])
+    assert_same_values(tmp_path / "many.zarr", expected)
+    with xr.open_zarr(tmp_path / "many.zarr") as out:  # files of 2 and 3 steps: regular chunks
+        assert out["dmsl_dtime"].encoding["chunks"][0] == 3
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    src = write_zarr(sample(ntime=2), tmp_path / "in.zarr", {"time": 1})
+    primary, secondary = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "daskgrad", "gradient", str(src), str(tmp_path / "o.zarr"), *DIMS,
+         "--var", "t2m", *SMALL], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
+        stderr=secondary, timeout=180)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    text = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "4/4 chunks" in text and "ETA" in text and "/s" in text and "100%" in text
+
+
+def test_demo(tmp_path):
+    proc = run_cli("demo", "--output-dir", tmp_path / "demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    png = tmp_path / "demo" / "gradient.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(png) in proc.stdout and str(tmp_path / "demo" / "gradient.zarr") in proc.stdout
+    import xarray as xr
+
+    with xr.open_zarr(tmp_path / "demo" / "gradient.zarr") as ds:
+        assert "dt2m_dlatitude" in ds and "dt2m_dlongitude" in ds
+    again = run_cli("demo", "--output-dir", tmp_path / "demo", cwd=tmp_path)  # rerun replaces
+    assert again.returncode == 0, again.stderr
