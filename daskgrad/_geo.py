@@ -20,10 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from ._compat import is_cupy_array, is_dask_array
+
 __all__ = [
     "EARTH_RADIUS",
     "Geo",
     "apply_metric",
+    "as_like",
     "check_radius",
     "find_latlon",
     "geo_of",
@@ -213,7 +216,17 @@ def apply_metric(result: Any, var: Any, kind: str, obj: Any, geo: Geo | None) ->
     real = np.finfo(result.dtype).dtype if result.dtype.kind in "fc" else np.float64
     if kind == "lat":
         return result * real.type(meridional_factor(geo.radius))
-    return result * lat_factor(var, obj, geo, real)
+    return result * as_like(lat_factor(var, obj, geo, real), result)
+
+
+def as_like(factor: Any, result: Any) -> Any:
+    """``factor`` as a CuPy array when ``result`` (or its Dask chunks) live on the GPU."""
+    target = result._meta if is_dask_array(result) else result
+    if is_cupy_array(target) and isinstance(factor, np.ndarray):
+        import cupy
+
+        return cupy.asarray(factor)
+    return factor
 
 
 def lat_factor(var: Any, obj: Any, geo: Geo, dtype: Any = np.float64) -> Any:

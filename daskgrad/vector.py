@@ -62,7 +62,8 @@ def _partial(field: xr.DataArray, axis: Axis, options: dict[str, Any], **kw: Any
 def _cos_lat(field: xr.DataArray, obj: Any, geo: _geo.Geo) -> xr.DataArray:
     lat = obj[geo.lat].variable
     real = np.finfo(field.dtype).dtype if field.dtype.kind in "fc" else np.float64
-    return xr.DataArray(xr.Variable(lat.dims, np.cos(np.deg2rad(lat.data)).astype(real)))
+    cos = _geo.as_like(np.cos(np.deg2rad(lat.data)).astype(real), field.data)
+    return xr.DataArray(xr.Variable(lat.dims, cos))
 
 
 def _operator(
@@ -99,6 +100,7 @@ def _operator(
     db_dphi = _partial(b * _cos_lat(b, a, geo), y, options, metric=False)
     total = da_dlam + sign * db_dphi
     factor = _geo.zonal_factor(a[geo.lat].data, geo.radius).astype(total.dtype)
+    factor = _geo.as_like(factor, total.data)
     return total * xr.DataArray(xr.Variable(a[geo.lat].dims, factor)), "m"
 
 
