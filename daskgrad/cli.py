@@ -273,7 +273,7 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     climate(ntime=8).chunk({"time": 1}).to_zarr(sample, mode="w-", zarr_format=2,
                                                  consolidated=True)
     argv = ["gradient", sample, output, "--dim", "latitude", "--dim", "longitude",
-            "--geographic", "--workers", "2", "--threads-per-worker", "1", "--overwrite"]
+            "--geographic", "--workers", "1", "--threads-per-worker", "2", "--overwrite"]
     if args.no_progress:
         argv.append("--no-progress")
     status = run_gradient(build_parser().parse_args(argv), argv, out, err)
