@@ -58,6 +58,14 @@ def _worker_processes(pid: int) -> list:
             if "spawn_main" in " ".join(p.cmdline())]
 
 
+def _listening_addresses(pids: list[int]) -> list[str]:
+    """IP addresses the scheduler, nannies and workers listen on."""
+    import psutil
+
+    return [c.laddr.ip for pid in pids for c in psutil.Process(pid).net_connections("inet")
+            if c.status == psutil.CONN_LISTEN]
+
+
 def _assert_equal_stores(a: Path, b: Path) -> None:
     import xarray as xr
 
@@ -75,12 +83,14 @@ def test_killed_worker_is_retried_and_the_run_completes(clean, tmp_path):
         written = _wait_for_chunks(out, proc, 8)
         workers = _worker_processes(proc.pid)
         assert len(workers) == 2, workers
+        listening = _listening_addresses([proc.pid, *(w.pid for w in workers)])
         os.kill(workers[0].pid, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert written < TOTAL, "the worker was killed after the run had finished"
+    assert listening and all(ip == "127.0.0.1" for ip in listening), listening
     assert proc.returncode == 0, stderr
     assert f"wrote {TOTAL} of {TOTAL} chunks" in stdout
     _assert_equal_stores(out, reference)
