@@ -24,9 +24,19 @@ def seam(x: Any, period: Any) -> Any:
     90.0
     >>> float(seam(np.array([270.0, 180.0, 90.0, 0.0]), 360.0))
     -90.0
+    >>> seam(np.arange(5.0), 2.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: period: 2.0 is not longer than the span of the coordinates (0.0 .. 4.0); ...
     """
-    step = period if x[-1] >= x[0] else -period
-    return (x[0] + step) - x[-1]
+    increasing = bool(x[-1] >= x[0])
+    s = (x[0] + (period if increasing else -period)) - x[-1]
+    if not bool(s > 0 if increasing else s < 0):
+        raise ValueError(
+            f"period: {period} is not longer than the span of the coordinates "
+            f"({x[0]} .. {x[-1]}); the step across the seam would be {s}"
+        )
+    return s
 
 
 def axis_spacing(

@@ -128,3 +128,19 @@ def test_graph_build_scales_linearly():
     n_small = _ntasks(daskgrad.gradient(small)) - _ntasks([small])
     n_large = _ntasks(daskgrad.gradient(large)) - _ntasks([large])
     assert n_large == 8 * n_small
+
+
+def test_period_shorter_than_the_coordinates_is_an_error():
+    import dask.array as da
+
+    import daskgrad
+
+    x = np.arange(5.0)
+    for f in (x**2, da.from_array(x**2, chunks=2)):
+        with pytest.raises(ValueError, match="period: 2.0 is not longer than the span"):
+            daskgrad.gradient(f, x, boundary="periodic", period=2.0)
+    # lazy coordinates: checked when the coordinate is known, at compute time
+    g = daskgrad.gradient(da.from_array(x**2, chunks=2), da.from_array(x, chunks=2),
+                          boundary="periodic", period=2.0)
+    with pytest.raises(ValueError, match="period"):
+        g.compute()
