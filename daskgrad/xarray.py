@@ -99,7 +99,8 @@ def _gradient(
     **options: Any,
 ) -> xr.Dataset:
     geo = _geo.geo_of(obj, geographic, radius)
-    names = [dims] if isinstance(dims, str) else dims
+    single = dims is not None and (isinstance(dims, str) or not isinstance(dims, Iterable))
+    names = [dims] if single else dims
     names = _default_names(obj, geo) if names is None else list(names)
     kw = dict(datetime_unit=datetime_unit, geo=geo, **options)
     if names is not None:

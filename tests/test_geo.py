@@ -204,3 +204,44 @@ def test_is_whole_circle():
     assert not is_whole_circle(np.arange(0, 180, 2.5))
     assert not is_whole_circle(np.array([0.0, 1.0, 3.0]))
     assert not is_whole_circle(np.array([0.0]))
+
+
+def test_geographic_with_time_and_non_geographic_dims():
+    f, _, _ = harmonic(7, 12)
+    time = np.datetime64("2000-01-01", "ns") + np.arange(3) * np.timedelta64(1, "h")
+    f3 = (f * xr.DataArray([1.0, 2.0, 4.0], dims="time", coords={"time": time})).rename("f")
+    f3.attrs = {"units": "K"}
+    g = f3.grad.gradient(["time", "latitude", "longitude"], geographic=True, datetime_unit="s")
+    assert [g[k].attrs["units"] for k in g.data_vars] == ["K s-1", "K m-1", "K m-1"]
+    xr.testing.assert_identical(
+        g.df_dtime.drop_attrs(deep=False).rename(None),
+        f3.drop_attrs(deep=False).differentiate("time", datetime_unit="s").rename(None),
+    )
+    zonal_only = f3.isel(latitude=3, drop=True).rename("z")  # no latitude at all
+    with pytest.raises(ValueError, match="no latitude"):
+        zonal_only.grad.differentiate("longitude", geographic=True)
+    band = f3.isel(latitude=3)  # a scalar latitude coordinate is enough
+    expected = f3.grad.differentiate("longitude", geographic=True).isel(latitude=3)
+    xr.testing.assert_allclose(band.grad.differentiate("longitude", geographic=True), expected)
+    ds = xr.Dataset({"f": f3, "lon_only": f3.isel(latitude=0, drop=True)})
+    ds = ds.assign_coords(latitude=f3.latitude)
+    with pytest.raises(ValueError, match="lacks the latitude dimension"):
+        ds.grad.differentiate("longitude", geographic=True)
+
+
+@requires_dask
+def test_dask_backed_non_index_latlon():
+    import dask.array as dsa
+
+    f, dfdx, dfdy = harmonic(19, 36)
+    plain = f.rename(latitude="y", longitude="x").drop_vars(["y", "x"])
+    lazy = plain.assign_coords(
+        lat=("y", dsa.from_array(f.latitude.values, chunks=5), {"units": "degrees_north"}),
+        lon=("x", dsa.from_array(f.longitude.values, chunks=7), {"units": "degrees_east"}),
+    ).chunk({"y": 4, "x": 9})
+    with raise_if_dask_computes():
+        g = lazy.grad.gradient(["lat", "lon"], geographic=True, boundary={"lon": "periodic"})
+    assert list(g.data_vars) == ["df_dlat", "df_dlon"]
+    eager = f.grad.gradient(geographic=True)
+    np.testing.assert_allclose(g.df_dlon.values, eager.df_dlongitude.values, rtol=1e-12)
+    np.testing.assert_allclose(g.df_dlat.values, eager.df_dlatitude.values, rtol=1e-12)

@@ -236,3 +236,10 @@ def test_accessor_is_stateless_and_registered(rng):
     assert type(da.grad).__name__ == "GradDataArrayAccessor"
     assert type(da.to_dataset().grad).__name__ == "GradDatasetAccessor"
     assert not hasattr(da.grad, "__dict__")
+
+
+def test_gradient_non_string_names():
+    da = xr.DataArray(np.arange(5.0) ** 2, dims=[0], name=7)
+    g = da.grad.gradient(0)
+    assert list(g.data_vars) == ["d7_d0"]
+    np.testing.assert_array_equal(g["d7_d0"].values, np.gradient(da.values))
