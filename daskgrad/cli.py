@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import glob
+import math
 import os
 import shlex
 import sys
@@ -17,7 +19,7 @@ from typing import Any, NoReturn, TextIO
 
 from ._cluster import ClusterOptions, UsageError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_chunks", "parse_period"]
 
 _EPILOG_GRADIENT = """\
 examples:
@@ -109,6 +111,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_chunks(text: str | None) -> dict[str, int]:
+    """Parse ``--chunks``: ``"time=1,lat=256"`` → ``{"time": 1, "lat": 256}`` (-1: whole dim).
+
+    Examples
+    --------
+    >>> parse_chunks("time=1, lat=256,lon=-1")
+    {'time': 1, 'lat': 256, 'lon': -1}
+    >>> parse_chunks("time:1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    daskgrad._cluster.UsageError: --chunks: expected DIM=SIZE[,DIM=SIZE...] ...
+    """
+    out: dict[str, int] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        name, sep, size = item.strip().partition("=")
+        try:
+            value = int(size)
+        except ValueError:
+            value = 0
+        if not sep or not name.strip() or (value < 1 and value != -1) or name in out:
+            raise UsageError(
+                "--chunks: expected DIM=SIZE[,DIM=SIZE...] (e.g. time=1,lat=256), got " + repr(text)
+            )
+        out[name.strip()] = value
+    return out
+
+
+def parse_period(items: list[str] | None) -> dict[str, float]:
+    """Parse ``--period lon=360`` items into ``{"lon": 360.0}``.
+
+    Examples
+    --------
+    >>> parse_period(["lon=360", "x=6.5"])
+    {'lon': 360.0, 'x': 6.5}
+    """
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name or not math.isfinite(number) or number <= 0:
+            raise UsageError(f"--period: expected DIM=LENGTH (e.g. lon=360), got {item!r}")
+        out[name.strip()] = number
+    return out
+
+
 def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
     return ClusterOptions(
         scheduler=args.scheduler, workers=args.workers,
@@ -125,7 +177,7 @@ def _local(path: str) -> str:
 def _check_paths(input_spec: str, output: str) -> None:
     if "://" in output:
         return
-    for path in __import__("glob").glob(input_spec) or [input_spec]:
+    for path in glob.glob(input_spec) or [input_spec]:
         src = os.path.abspath(path)
         if output == src or output.startswith(src + os.sep) or src.startswith(output + os.sep):
             raise UsageError(f"OUTPUT {output} would overwrite INPUT {path}; choose another path")
@@ -135,8 +187,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """Open INPUT and build the lazy result; every usage error surfaces here."""
     from . import io
 
-    user_chunks = io.parse_chunks(args.chunks)
-    periods = io.parse_period(args.period)
+    user_chunks = parse_chunks(args.chunks)
+    periods = parse_period(args.period)
     probe = io.open_input(args.input)
     dims = list(dict.fromkeys(io.resolve_dim(probe, d) for d in args.dim))
     names = io.select_variables(probe, args.var, dims)
@@ -212,6 +264,7 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
     resume = _check_output(args, output, arguments)
     if resume:
         io.check_layout(result, output)
+        io.remove_partial_files(output)
     with connect(cluster, err) as client:
         if not resume:
             io.remove_output(output)

@@ -29,12 +29,11 @@ __all__ = [
     "existing_chunk_keys",
     "init_output",
     "open_input",
-    "parse_chunks",
-    "parse_period",
     "prepare_result",
     "read_arguments",
     "remove_output",
     "check_removable",
+    "remove_partial_files",
     "output_exists",
     "output_attrs",
     "check_layout",
@@ -61,56 +60,6 @@ _STORAGE_KEYS = {
     "zlib", "szip", "zstd", "bzip2", "blosc", "shuffle", "complevel", "fletcher32",
     "contiguous", "chunksizes", "source", "original_shape", "endian", "coordinates",
 }
-
-
-def parse_chunks(text: str | None) -> dict[str, int]:
-    """Parse ``--chunks``: ``"time=1,lat=256"`` → ``{"time": 1, "lat": 256}`` (-1: whole dim).
-
-    Examples
-    --------
-    >>> parse_chunks("time=1, lat=256,lon=-1")
-    {'time': 1, 'lat': 256, 'lon': -1}
-    >>> parse_chunks("time:1")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    daskgrad._cluster.UsageError: --chunks: expected DIM=SIZE[,DIM=SIZE...] ...
-    """
-    out: dict[str, int] = {}
-    if not text:
-        return out
-    for item in text.split(","):
-        name, sep, size = item.strip().partition("=")
-        try:
-            value = int(size)
-        except ValueError:
-            value = 0
-        if not sep or not name.strip() or (value < 1 and value != -1) or name in out:
-            raise UsageError(
-                "--chunks: expected DIM=SIZE[,DIM=SIZE...] (e.g. time=1,lat=256), got " + repr(text)
-            )
-        out[name.strip()] = value
-    return out
-
-
-def parse_period(items: list[str] | None) -> dict[str, float]:
-    """Parse ``--period lon=360`` items into ``{"lon": 360.0}``.
-
-    Examples
-    --------
-    >>> parse_period(["lon=360", "x=6.5"])
-    {'lon': 360.0, 'x': 6.5}
-    """
-    out: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not sep or not name or not np.isfinite(number) or number <= 0:
-            raise UsageError(f"--period: expected DIM=LENGTH (e.g. lon=360), got {item!r}")
-        out[name.strip()] = number
-    return out
 
 
 def _input_paths(spec: str) -> list[str]:
@@ -320,6 +269,16 @@ def remove_output(path: str) -> None:
     check_removable(path)
     if "://" not in path and os.path.exists(path):
         shutil.rmtree(path)
+
+
+def remove_partial_files(path: str) -> None:
+    """Delete the temporary files of chunk writes cut short (a killed run) in a local OUTPUT."""
+    if "://" in path:
+        return
+    for root, _, files in os.walk(path):
+        for name in files:
+            if name.endswith(".partial"):
+                os.remove(os.path.join(root, name))
 
 
 def output_attrs(result: xr.Dataset, history: str) -> dict[str, Any]:
