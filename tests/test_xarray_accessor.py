@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import raise_if_dask_computes, requires_dask, requires_xarray
 
@@ -243,3 +245,26 @@ def test_gradient_non_string_names():
     g = da.grad.gradient(0)
     assert list(g.data_vars) == ["d7_d0"]
     np.testing.assert_array_equal(g["d7_d0"].values, np.gradient(da.values))
+
+
+@requires_dask
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_property_identical_to_xarray_any_chunking(data):
+    n = data.draw(st.integers(3, 12), label="n")
+    steps = data.draw(st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0]), min_size=n, max_size=n))
+    x = np.cumsum(steps) * data.draw(st.sampled_from([1.0, -1.0]), label="direction")
+    sizes, left = [], n
+    while left:
+        sizes.append(data.draw(st.integers(1, left), label="chunk"))
+        left -= sizes[-1]
+    edge_order = data.draw(st.sampled_from([1, 2]), label="edge_order")
+    values = np.random.default_rng(n).standard_normal((3, n))
+    ds = xr.Dataset({"f": (("y", "x"), values)}, coords={"x": x, "y": [0.0, 1.0, 3.0]})
+    result = ds.chunk({"x": tuple(sizes)}).grad.differentiate("x", edge_order=edge_order)
+    xr.testing.assert_identical(result.compute(), ds.differentiate("x", edge_order=edge_order))
+    g = ds.chunk({"x": tuple(sizes), "y": 1}).grad.gradient(edge_order=edge_order)
+    assert g.df_dx.chunks == ((1, 1, 1), tuple(sizes))
+    xr.testing.assert_identical(
+        g.df_dx.compute().rename(None), ds.f.differentiate("x", edge_order=edge_order).rename(None)
+    )
