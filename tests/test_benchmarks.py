@@ -1,0 +1,83 @@
+"""Smoke test: every benchmark body runs once on tiny inputs (no timing asserts)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .helpers import requires_dask, requires_distributed, requires_numba, requires_xarray
+
+pytestmark = [requires_numba, requires_dask, requires_xarray]
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        yield importlib.import_module("bench_gradient")
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+
+
+def _ctx(bench):
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal(bench.QUICK_SHAPE)
+    coords = [np.cumsum(rng.uniform(0.5, 1.5, n)) for n in f.shape]
+    return bench.Ctx(f=f, chunks=bench.QUICK_CHUNKS, coords=coords, quick=True)
+
+
+def _local_cases(bench):
+    return [
+        (case.method, kind)
+        for case in bench.CASES
+        if "LocalCluster" not in case.method
+        for kind in case.spacings
+    ]
+
+
+def test_every_local_case_runs_once_and_matches_numpy(bench):
+    ctx = _ctx(bench)
+    ran = 0
+    for case in bench.CASES:
+        if bench._skip(case, ctx, None):
+            continue
+        for kind in case.spacings:
+            run, info = case.setup(ctx, kind)
+            out = run()
+            if info.get("check"):
+                bench._check(ctx, case, kind, out)
+            assert bench._memory(case, run, ctx) >= 0
+            ran += 1
+    assert ran == len(_local_cases(bench)) - (0 if bench._has("torch") else 2)
+
+
+@pytest.mark.slow
+@requires_distributed
+def test_cluster_cases_run_once(bench):
+    ctx = _ctx(bench)
+    cluster = bench._start_cluster(ctx)
+    try:
+        rows = bench.run_cases(ctx, repeat=1, only="LocalCluster")
+    finally:
+        ctx.client.close()
+        cluster.close()
+    assert {r.method for r in rows} == {c.method for c in bench.CASES if "LocalCluster" in c.method}
+    assert all(r.tasks_per_chunk is not None for r in rows)
+
+
+def test_extra_tables_and_report(bench, tmp_path):
+    stream = bench.streaming_memory((4, 6, 5), (2, 3, 3))
+    graph = bench.graph_scaling([16, 32], 8)
+    assert len(stream) == 6 and len(graph) == 8
+    assert {row[-1] for row in graph if row[0] == "daskgrad"} >= {7 * 8, 7 * 64}
+    out = tmp_path / "report.md"
+    report = bench.main(["--quick", "--no-cluster", "--no-extra", "--out", str(out)])
+    assert out.read_text().strip() == report.strip()
+    assert "| **daskgrad, NumPy in memory** | coords |" in report
+    assert "OPENBLAS_CORETYPE" in report
