@@ -68,10 +68,10 @@ def _pick(value: Any, name: Hashable, dim: Hashable, arg: str) -> Any:
     return value
 
 
-def check_keys(value: Any, axes: Iterable[Axis], arg: str) -> None:
+def check_keys(value: Any, known: set[Hashable], arg: str) -> None:
+    """A ``{name: value}`` argument may only name the differentiated coordinates."""
     if not isinstance(value, Mapping):
         return
-    known = {a.name for a in axes} | {a.dim for a in axes}
     unknown = [k for k in value if k not in known]
     if unknown:
         expected = sorted(known, key=str)
@@ -147,8 +147,9 @@ def resolve_axes(
         for n in names
     ]
     if strict:
-        check_keys(boundary, axes, "boundary")
-        check_keys(period, axes, "period")
+        known = {a.name for a in axes} | {a.dim for a in axes}
+        check_keys(boundary, known, "boundary")
+        check_keys(period, known, "period")
     seen: dict[Hashable, Hashable] = {}
     for a in axes:
         if a.dim in seen:

@@ -107,11 +107,7 @@ def _gradient(
         fixed = resolve_axes(obj, names, **kw)
     else:
         for arg in ("boundary", "period"):
-            check_keys(
-                options.get(arg),
-                [Axis(d, d, 1.0, False, None, None, "plain") for d in obj.dims],
-                arg,
-            )
+            check_keys(options.get(arg), set(obj.dims) | set(obj.coords), arg)
     out: dict[Hashable, xr.Variable] = {}
     for var_name, da in _data_vars(obj):
         axes = fixed if names is not None else resolve_axes(obj, da.dims, strict=False, **kw)
@@ -128,7 +124,7 @@ def _gradient(
             out[key] = _result_variable(data, da.variable, var_name, axis, keep_attrs)
     if not out:
         raise ValueError(f"dims: no data variable has all of the dimensions of {names!r}")
-    attrs = obj.attrs if isinstance(obj, xr.Dataset) else {}
+    attrs = dict(obj.attrs) if isinstance(obj, xr.Dataset) else {}
     return xr.Dataset(out, coords=obj.coords, attrs=attrs)
 
 

@@ -268,3 +268,17 @@ def test_property_identical_to_xarray_any_chunking(data):
     xr.testing.assert_identical(
         g.df_dx.compute().rename(None), ds.f.differentiate("x", edge_order=edge_order).rename(None)
     )
+
+
+def test_gradient_mapping_arguments(rng):
+    da = _array(rng)
+    with pytest.raises(ValueError, match="boundary"):
+        da.grad.gradient(boundary={"nope": "periodic"})
+    with pytest.raises(ValueError, match="period"):
+        da.grad.gradient(boundary={"y": "periodic"})  # coordinates need a period
+    g = da.grad.gradient(boundary={"y": "periodic"}, period={"y": 30.0})
+    wrapped = (np.roll(da.values, -1, 0) - np.roll(da.values, 1, 0)) / 20.0
+    np.testing.assert_allclose(g.df_dy.values, wrapped, rtol=1e-13)
+    xr.testing.assert_identical(g.df_dx.rename(None), da.differentiate("x").rename(None))
+    by_index = da.drop_vars("y").grad.gradient(["y"], boundary={"y": "periodic"})
+    np.testing.assert_allclose(by_index.df_dy.values, wrapped * 10.0, rtol=1e-13)
