@@ -238,7 +238,8 @@ def lat_factor(var: Any, obj: Any, geo: Geo, dtype: Any = np.float64) -> Any:
     if lat.dims[0] not in var.dims:
         raise ValueError(
             f"geographic=True: a variable with dims {var.dims} lacks the latitude "
-            f"dimension {lat.dims[0]!r}, so its zonal derivative is not defined"
+            f"dimension {lat.dims[0]!r}, so its zonal derivative is not defined; select the "
+            "variables to differentiate (e.g. ds[['t2m']]) or drop this one (bounds variables)"
         )
     shape = [1] * var.ndim
     shape[var.get_axis_num(lat.dims[0])] = lat.size
