@@ -193,6 +193,10 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     dims = list(dict.fromkeys(io.resolve_dim(probe, d) for d in args.dim))
     names = io.select_variables(probe, args.var, dims)
     chunks = {io.resolve_dim(probe, d): c for d, c in user_chunks.items()}
+    split = io.split_stored_chunks(probe, names, chunks)
+    if split:
+        print(f"note: --chunks splits the stored chunks ({', '.join(split)}), so each is read "
+              "more than once; multiples of them read each once", file=sys.stderr)
     ds = io.open_input(args.input, chunks=io.chunk_plan(probe, names, chunks))[names]
     kwargs: dict[str, Any] = {"edge_order": args.edge_order, "geographic": args.geographic}
     if args.periodic:

@@ -26,6 +26,7 @@ from ._cluster import UsageError
 __all__ = [
     "ARGS_ATTR",
     "chunk_plan",
+    "split_stored_chunks",
     "existing_chunk_keys",
     "init_output",
     "open_input",
@@ -171,9 +172,10 @@ def select_variables(ds: xr.Dataset, names: list[str] | None, dims: list[str]) -
                 raise UsageError(f"variable {name!r} has no dim {missing[0]!r} "
                                  f"(its dims are {', '.join(map(str, ds[name].dims))})")
         return list(dict.fromkeys(names))
-    found = [str(v) for v, da in ds.data_vars.items() if all(d in da.dims for d in dims)]
+    found = [str(v) for v, da in ds.data_vars.items()
+             if all(d in da.dims for d in dims) and da.dtype.kind in "biufc"]
     if not found:
-        raise UsageError(f"no data variable has all of the dims {', '.join(dims)}")
+        raise UsageError(f"no numeric data variable has all of the dims {', '.join(dims)}")
     return found
 
 
@@ -192,6 +194,26 @@ def chunk_plan(ds: xr.Dataset, names: list[str], user: dict[str, int]) -> dict[s
         for dim in ds[name].dims:
             plan.setdefault(str(dim), user.get(str(dim), stored.get(dim, "auto")))
     return plan
+
+
+def split_stored_chunks(ds: xr.Dataset, names: list[str], user: dict[str, int]) -> list[str]:
+    """``dim=size`` of the stored chunks that the user's chunks split (read more than once).
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"a": (("y", "x"), [[1.0] * 8] * 8)})
+    >>> ds["a"].encoding["preferred_chunks"] = {"y": 4, "x": 4}
+    >>> split_stored_chunks(ds, ["a"], {"y": 8, "x": 6})
+    ['x=4']
+    """
+    out: list[str] = []
+    for name in names:
+        stored = ds[name].encoding.get("preferred_chunks") or {}
+        for dim, size in stored.items():
+            want = user.get(str(dim))
+            if want and want != -1 and want % size and f"{dim}={size}" not in out:
+                out.append(f"{dim}={size}")
+    return out
 
 
 def zarr_chunks(chunks: tuple[int, ...]) -> int:

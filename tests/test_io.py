@@ -43,13 +43,13 @@ def test_select_variables():
     from daskgrad._cluster import UsageError
     from daskgrad.io import select_variables
 
-    ds = _grid().assign(s=("x", np.ones(4)))
+    ds = _grid().assign(s=("x", np.ones(4)), when=("x", np.arange(4).astype("M8[D]")))
     assert select_variables(ds, None, ["lat_c", "x"]) == ["t"]
     assert select_variables(ds, None, ["x"]) == ["t", "s"]
     assert select_variables(ds, ["s", "s"], ["x"]) == ["s"]
     with pytest.raises(UsageError, match="variable 's' has no dim 'lat_c'"):
         select_variables(ds, ["s"], ["lat_c"])
-    with pytest.raises(UsageError, match="no data variable has all of the dims"):
+    with pytest.raises(UsageError, match="no numeric data variable has all of the dims"):
         select_variables(ds[["s"]], None, ["time"])
 
 
