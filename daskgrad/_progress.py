@@ -57,7 +57,9 @@ class Progress:
     Parameters
     ----------
     total : int
-        Number of output chunks this run will write.
+        Number of output chunks of the whole output.
+    done : int
+        Chunks already written before this run (``--resume``); not counted in the rate.
     enabled : bool
         ``False`` (``--no-progress``) draws nothing.
     stream : file-like, optional
@@ -77,14 +79,15 @@ class Progress:
     """
 
     def __init__(
-        self, total: int, *, enabled: bool = True, stream: TextIO | None = None, width: int = 20
+        self, total: int, *, done: int = 0, enabled: bool = True, stream: TextIO | None = None,
+        width: int = 20,
     ) -> None:
         self.total = max(int(total), 0)
         self.stream = sys.stderr if stream is None else stream
         isatty = getattr(self.stream, "isatty", None)
         self.active = bool(enabled and isatty is not None and isatty())
         self.width = width
-        self.done = 0
+        self.done = self._first = done
         self.nbytes = 0
         self.start = time.monotonic()
         self._last_draw = 0.0
@@ -97,7 +100,8 @@ class Progress:
         filled = int(round(frac * self.width))
         bar = "#" * filled + "·" * (self.width - filled)
         rate = self.nbytes / elapsed
-        eta = elapsed * (self.total - self.done) / self.done if self.done else None
+        new = self.done - self._first
+        eta = elapsed * (self.total - self.done) / new if new else None
         return (
             f"[{bar}] {frac * 100:3.0f}% | {self.done:,}/{self.total:,} chunks | "
             f"{format_bytes_rate(rate)} | ETA {format_eta(eta)}"

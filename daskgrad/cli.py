@@ -183,7 +183,7 @@ def _check_paths(input_spec: str, output: str) -> None:
             raise UsageError(f"OUTPUT {output} would overwrite INPUT {path}; choose another path")
 
 
-def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
     """Open INPUT and build the lazy result; every usage error surfaces here."""
     from . import io
 
@@ -196,7 +196,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     split = io.split_stored_chunks(probe, names, chunks)
     if split:
         print(f"note: --chunks splits the stored chunks ({', '.join(split)}), so each is read "
-              "more than once; multiples of them read each once", file=sys.stderr)
+              "more than once; multiples of them read each once", file=err)
     ds = io.open_input(args.input, chunks=io.chunk_plan(probe, names, chunks))[names]
     kwargs: dict[str, Any] = {"edge_order": args.edge_order, "geographic": args.geographic}
     if args.periodic:
@@ -263,22 +263,21 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
     from ._progress import Progress
 
     cluster = _cluster_options(args)
-    result, arguments = _build(args)
+    result, arguments = _build(args, err)
     output = _local(args.output)
     resume = _check_output(args, output, arguments)
+    history = _history(argv, result.attrs.get("history"))
+    result = io.prepare_result(result, {} if resume else io.output_attrs(result, history))
     if resume:
         io.check_layout(result, output)
         io.remove_partial_files(output)
     with connect(cluster, err) as client:
         if not resume:
             io.remove_output(output)
-            attrs = io.output_attrs(result, _history(argv, result.attrs.get("history")))
-            io.init_output(io.prepare_result(result, attrs), output, arguments,
-                           overwrite=args.overwrite)
-        result = io.prepare_result(result, {})
+            io.init_output(result, output, arguments, overwrite=args.overwrite)
         blocks, total = pending_blocks(result, output, resume)
-        progress = Progress(total, enabled=not args.no_progress, stream=err)
-        progress.done = total - len(blocks)
+        progress = Progress(total, done=total - len(blocks), enabled=not args.no_progress,
+                            stream=err)
         nthreads = sum(client.nthreads().values())
         start = time.monotonic()
         stream_to_zarr(client, result, output, blocks, progress, batch_size=max(8 * nthreads, 16))
