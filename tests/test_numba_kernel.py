@@ -42,10 +42,23 @@ def _assert_same(got, want):
         np.testing.assert_array_equal(g, w, strict=True)
 
 
+def _mixed32(f, specs):
+    """float32 data with Python-float steps and float64 coordinates: declined by design."""
+    uniform = [s for s in specs if s.dx is None]
+    return f.dtype == np.float32 and len(uniform) not in (0, len(specs))
+
+
 def _check(f, specs, expected=None, dtype=None):
     """numba == reference (== expected when given) on block ``f``."""
     nb = _numba()
     dtype = f.dtype if dtype is None else dtype
+    if _mixed32(f, specs) and all(type(s.h) is float for s in specs if s.dx is None):
+        assert not nb.supports(f, specs, dtype)
+        with np.errstate(all="ignore"):
+            got = gradient_block(f, specs, dtype)
+        if expected is not None:
+            _assert_same(got, tuple(np.asarray(e, dtype=dtype) for e in expected))
+        return got
     assert nb.supports(f, specs, dtype)
     got = nb.gradient_block(f, specs, dtype)
     with np.errstate(all="ignore"):
@@ -86,6 +99,16 @@ def test_whole_array_equals_numpy(ndim, axes, mode, eo, dtype, rng):
             spacing.append(h)
             specs.append(AxisSpec(ax, eo, h=h))
     _check(f, tuple(specs), _np_gradient(f, spacing, axes, eo))
+
+
+@pytest.mark.parametrize("eo", [1, 2])
+def test_float32_data_mixed_spacing_with_numpy_scalar(eo, rng):
+    """A NumPy float64 step is strong: every axis computes in float64, one sweep."""
+    f = rng.standard_normal((5, 6, 4)).astype(np.float32)
+    x = _coords(rng, 6)
+    h = np.float64(0.7)
+    specs = (AxisSpec(0, eo, h=h), AxisSpec(1, eo, dx=np.diff(x)), AxisSpec(2, eo, h=h))
+    _check(f, specs, _np_gradient(f, [h, x, h], (0, 1, 2), eo))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -277,6 +300,22 @@ def test_parallel_equals_serial(rng):
         nb.gradient_block(f, specs, f.dtype, parallel=True),
         nb.gradient_block(f, specs, f.dtype, parallel=False),
     )
+
+
+@pytest.mark.parametrize("eo", [1, 2])
+def test_parallel_block_with_faces_equals_numpy(eo, rng):
+    """Row ranges split across threads start mid-axis: the counters must agree."""
+    nb = _numba()
+    F = rng.standard_normal((45, 52, 50))
+    axes = (0, 1, 2)
+    bounds = {0: (0, 41), 1: (2, 50), 2: (1, 49)}
+    planes = dict.fromkeys(axes, (1, 1))
+    modes = {0: "coords", 1: "uniform", 2: "coords"}
+    coords = {ax: _coords(rng, F.shape[ax]) for ax in axes}
+    hs = {1: np.float64(0.7)}
+    block, specs, expected = _cut(F, axes, bounds, planes, eo, modes, coords, hs)
+    assert block.size >= nb._PARALLEL_MIN_SIZE
+    _assert_same(nb.gradient_block(block, specs, block.dtype, parallel=True), expected)
 
 
 def test_parallel_from_worker_threads_does_not_crash(rng):

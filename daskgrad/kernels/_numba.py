@@ -13,9 +13,13 @@ formulas): the scalar and 1-D coefficients (``2.0 * h``, ``-1.5 / h``, NumPy's
 non-uniform ``a, b, c``) are computed here in NumPy with the reference's own
 expressions on the spacing object as given, and the kernel evaluates
 ``(f[i+1] - f[i-1]) / d`` and ``a*x + b*y + c*z`` in the same order and dtype
-NumPy would (``c32``: float32 data with a weak or float32 spacing is computed in
-float32; otherwise in float64, then cast to the output dtype). No fastmath, no
-contraction, ``error_model="numpy"`` (IEEE inf/nan, never an exception).
+NumPy would: the coefficients are stored in NumPy's result dtype of data and
+spacing (float32 data with a weak or float32 spacing is computed in float32;
+otherwise in float64, then cast to the output dtype). A block whose axes would
+need different compute dtypes (float32 data, a Python-float step on one axis and
+float64 coordinates on another) is left to the reference. No fastmath, no
+contraction, ``error_model="numpy"`` (IEEE inf/nan, never an exception). The loops
+themselves are in ``_numba_sweep.py``.
 
 Threads: ``parallel=True`` runs the rows in a numba ``prange`` but only from the
 main thread: numba's workqueue layer aborts the process when entered from
@@ -31,6 +35,31 @@ from typing import Any
 import numba
 import numpy as np
 
+from ._numba_sweep import (
+    _A0,
+    _A1,
+    _C0,
+    _C1,
+    _C32,
+    _D,
+    _E0,
+    _E1,
+    _EO1,
+    _HOFF,
+    _ISROW,
+    _LOFF,
+    _MHI,
+    _MLO,
+    _N,
+    _RCP,
+    _RD,
+    _S,
+    _UNI,
+    N_FPAR,
+    N_IPAR,
+    sweep_parallel,
+    sweep_serial,
+)
 from ._spec import AxisSpec, face_len
 
 __all__ = ["gradient_block", "supports"]
@@ -38,182 +67,7 @@ __all__ = ["gradient_block", "supports"]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _PARALLEL_MIN_SIZE = 1 << 16  # smaller blocks: thread start-up costs more than it saves
 _PAD_OUTPUTS = 4  # outputs travel as a fixed-size tuple: one compilation for 1-4 axes
-
-# Integer parameters per spec (ipar columns) and float parameters (fpar columns).
-_S, _N, _MLO, _MHI, _EO1, _C32, _UNI, _LOFF, _HOFF, _ISROW, _RCP = range(11)
-_D, _E0, _E1, _A0, _B0, _C0, _A1, _B1, _C1 = range(9)
-
-_njit = numba.njit(error_model="numpy", nogil=True)
-
-
-@_njit
-def _diff(out: Any, x: Any, y: Any, d: float, c32: bool, rcp: bool = False) -> None:
-    """``out[j] = (x[j] - y[j]) / d``; the difference in the data's dtype.
-
-    ``rcp``: ``d`` is a power of two, so ``1/d`` is exact and ``t * (1/d)`` rounds the
-    same real number as ``t / d``: the same bits, without the slow division.
-    """
-    if c32:
-        d32 = np.float32(d)
-        if rcp:
-            r32 = np.float32(1.0) / d32
-            for j in range(out.shape[0]):
-                out[j] = (x[j] - y[j]) * r32
-        else:
-            for j in range(out.shape[0]):
-                out[j] = (x[j] - y[j]) / d32
-    elif rcp:
-        r = 1.0 / d
-        for j in range(out.shape[0]):
-            out[j] = (x[j] - y[j]) * r
-    else:
-        for j in range(out.shape[0]):
-            out[j] = (x[j] - y[j]) / d
-
-
-@_njit
-def _comb(out: Any, x: Any, y: Any, z: Any, a: float, b: float, c: float, c32: bool) -> None:
-    """``out[j] = a*x[j] + b*y[j] + c*z[j]`` (NumPy's order: ``(ax + by) + cz``)."""
-    if c32:
-        a32, b32, c32_ = np.float32(a), np.float32(b), np.float32(c)
-        for j in range(out.shape[0]):
-            out[j] = a32 * x[j] + b32 * y[j] + c32_ * z[j]
-    else:
-        for j in range(out.shape[0]):
-            out[j] = a * x[j] + b * y[j] + c * z[j]
-
-
-@_njit
-def _diff1(x: Any, y: Any, d: float, c32: bool) -> float:
-    if c32:
-        return (x - y) / np.float32(d)
-    return (x - y) / d
-
-
-@_njit
-def _comb1(x: Any, y: Any, z: Any, a: float, b: float, c: float, c32: bool) -> float:
-    if c32:
-        return np.float32(a) * x + np.float32(b) * y + np.float32(c) * z
-    return a * x + b * y + c * z
-
-
-@_njit
-def _ext_row(f2: Any, faces: Any, r: int, c: int, e: int, ip: Any) -> Any:
-    """Row ``r``'s neighbour at extended position ``e`` (lo face + block + hi face)."""
-    s, n, mlo = ip[_S], ip[_N], ip[_MLO]
-    if mlo <= e < mlo + n:
-        return f2[r + (e - mlo - c) * s]
-    if e < mlo:
-        base, p, m = ip[_LOFF], e, mlo
-    else:
-        base, p, m = ip[_HOFF], e - mlo - n, ip[_MHI]
-    return faces[base + ((r // (s * n)) * m + p) * s + r % s]
-
-
-@_njit
-def _outer_axis(f2: Any, faces: Any, r: int, ip: Any, fp: Any, cen: Any, out: Any) -> None:
-    """Row ``r`` of the derivative along an axis that strides over rows."""
-    n, mlo = ip[_N], ip[_MLO]
-    c = (r // ip[_S]) % n
-    e = mlo + c
-    last = mlo + n + ip[_MHI] - 1
-    c32 = ip[_C32] != 0
-    if 1 <= e <= last - 1:
-        left = _ext_row(f2, faces, r, c, e - 1, ip)
-        right = _ext_row(f2, faces, r, c, e + 1, ip)
-        if ip[_UNI]:
-            _diff(out, right, left, fp[_D], c32, ip[_RCP] != 0)
-        else:
-            _comb(out, left, f2[r], right, cen[0, e], cen[1, e], cen[2, e], c32)
-    elif e == 0:
-        x1 = _ext_row(f2, faces, r, c, 1, ip)
-        if ip[_EO1]:
-            _diff(out, x1, f2[r], fp[_E0], c32)
-        else:
-            x2 = _ext_row(f2, faces, r, c, 2, ip)
-            _comb(out, f2[r], x1, x2, fp[_A0], fp[_B0], fp[_C0], c32)
-    else:
-        x1 = _ext_row(f2, faces, r, c, last - 1, ip)
-        if ip[_EO1]:
-            _diff(out, f2[r], x1, fp[_E1], c32)
-        else:
-            x0 = _ext_row(f2, faces, r, c, last - 2, ip)
-            _comb(out, x0, x1, f2[r], fp[_A1], fp[_B1], fp[_C1], c32)
-
-
-@_njit
-def _at(x: Any, lo: Any, hi: Any, e: int) -> Any:
-    mlo, n = lo.shape[0], x.shape[0]
-    if e < mlo:
-        return lo[e]
-    if e < mlo + n:
-        return x[e - mlo]
-    return hi[e - mlo - n]
-
-
-@_njit
-def _row_point(x: Any, lo: Any, hi: Any, j: int, ip: Any, fp: Any, cen: Any) -> float:
-    """The derivative at point ``j`` of a row along the row itself (the general case)."""
-    mlo = lo.shape[0]
-    e = mlo + j
-    last = mlo + x.shape[0] + hi.shape[0] - 1
-    c32 = ip[_C32] != 0
-    if 1 <= e <= last - 1:
-        left, right = _at(x, lo, hi, e - 1), _at(x, lo, hi, e + 1)
-        if ip[_UNI]:
-            return _diff1(right, left, fp[_D], c32)
-        return _comb1(left, x[j], right, cen[0, e], cen[1, e], cen[2, e], c32)
-    if e == 0:
-        if ip[_EO1]:
-            return _diff1(_at(x, lo, hi, 1), x[0], fp[_E0], c32)
-        y, z = _at(x, lo, hi, 1), _at(x, lo, hi, 2)
-        return _comb1(x[0], y, z, fp[_A0], fp[_B0], fp[_C0], c32)
-    if ip[_EO1]:
-        return _diff1(x[j], _at(x, lo, hi, last - 1), fp[_E1], c32)
-    w, y = _at(x, lo, hi, last - 2), _at(x, lo, hi, last - 1)
-    return _comb1(w, y, x[j], fp[_A1], fp[_B1], fp[_C1], c32)
-
-
-@_njit
-def _row_axis(x: Any, lo: Any, hi: Any, ip: Any, fp: Any, cen: Any, out: Any) -> None:
-    """One row's derivative along the row: a vector loop inside, the general case at ends."""
-    n = x.shape[0]
-    c32 = ip[_C32] != 0
-    if n > 2:
-        if ip[_UNI]:
-            _diff(out[1 : n - 1], x[2:], x[: n - 2], fp[_D], c32, ip[_RCP] != 0)
-        else:
-            a, b, c = cen[0, lo.shape[0] :], cen[1, lo.shape[0] :], cen[2, lo.shape[0] :]
-            if c32:
-                for j in range(1, n - 1):
-                    out[j] = (
-                        np.float32(a[j]) * x[j - 1]
-                        + np.float32(b[j]) * x[j]
-                        + np.float32(c[j]) * x[j + 1]
-                    )
-            else:
-                for j in range(1, n - 1):
-                    out[j] = a[j] * x[j - 1] + b[j] * x[j] + c[j] * x[j + 1]
-    out[0] = _row_point(x, lo, hi, 0, ip, fp, cen)
-    if n > 1:
-        out[n - 1] = _row_point(x, lo, hi, n - 1, ip, fp, cen)
-
-
-def _sweep(
-    f2: Any, faces: Any, lo_r: Any, hi_r: Any, ipar: Any, fpar: Any, cen: Any, outs: Any
-) -> None:
-    """The one sweep: every row once, every requested axis per row."""
-    for r in numba.prange(f2.shape[0]):
-        for k in range(ipar.shape[0]):
-            if ipar[k, _ISROW]:
-                _row_axis(f2[r], lo_r[r], hi_r[r], ipar[k], fpar[k], cen[k], outs[k][r])
-            else:
-                _outer_axis(f2, faces, r, ipar[k], fpar[k], cen[k], outs[k][r])
-
-
-_sweep_serial = numba.njit(error_model="numpy", nogil=True)(_sweep)
-_sweep_parallel = numba.njit(error_model="numpy", nogil=True, parallel=True)(_sweep)
-
+_BLOCKS_PER_THREAD = 4
 
 # ----------------------------------------------------------------------------------
 # Python side: validation, NumPy's coefficients, layout, packing.
@@ -252,8 +106,8 @@ def _coefficients(fdtype: Any, spec: AxisSpec, n: int, mlo: int, mhi: int) -> An
     need_edge = mlo == 0 or mhi == 0
     if need_edge and ext < (2 if eo1 else 3):
         return None  # too few points: the reference raises NumPy's error
-    fpar = np.ones(9)
-    cen = np.zeros((3, ext))
+    fpar = np.ones(N_FPAR)
+    cen = np.zeros((3, ext if spec.dx is not None else 1))
     values: list[Any] = []
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         try:
@@ -316,7 +170,7 @@ def _coefficients(fdtype: Any, spec: AxisSpec, n: int, mlo: int, mhi: int) -> An
     if len(ctypes) != 1 or next(iter(ctypes)) not in _FLOATS:
         return None
     ctype = next(iter(ctypes))
-    ipar = np.zeros(11, dtype=np.int64)
+    ipar = np.zeros(N_IPAR, dtype=np.int64)
     ipar[[_N, _MLO, _MHI, _EO1, _C32, _UNI]] = (
         n,
         mlo,
@@ -326,6 +180,9 @@ def _coefficients(fdtype: Any, spec: AxisSpec, n: int, mlo: int, mhi: int) -> An
         spec.dx is None,
     )
     ipar[_RCP] = spec.dx is None and stop > start and _exact_reciprocal(fpar[_D], ctype)
+    fpar, cen = fpar.astype(ctype), cen.astype(ctype)  # NumPy's cast of each coefficient
+    if ipar[_RCP]:
+        fpar[_RD] = ctype.type(1) / fpar[_D]
     return ipar, fpar, cen
 
 
@@ -360,6 +217,8 @@ def _plan(f: Any, specs: tuple[AxisSpec, ...], dtype: Any) -> Any:
         if p is None:
             return None
         params.append(p)
+    if len({p[1].dtype for p in params}) != 1:
+        return None  # axes computed in different dtypes: one sweep can't (see module doc)
     return params
 
 
@@ -465,7 +324,7 @@ def gradient_block(
     ipar = np.stack([p[0] for p in params])
     fpar = np.stack([p[1] for p in params])
     width = max(p[2].shape[1] for p in params)
-    cen = np.zeros((len(specs), 3, width))
+    cen = np.zeros((len(specs), 3, width), fpar.dtype)
     for k, p in enumerate(params):
         cen[k, :, : p[2].shape[1]] = p[2]
     faces, lo_r, hi_r = _pack_faces(f, specs, ipar, m_rows, length, lead)
@@ -477,7 +336,10 @@ def gradient_block(
         and f.size >= _PARALLEL_MIN_SIZE
         and threading.current_thread() is threading.main_thread()
     )
-    sweep = _sweep_parallel if threaded else _sweep_serial
+    sweep, nblocks = sweep_serial, 1
+    if threaded:
+        sweep, nblocks = sweep_parallel, min(m_rows, numba.get_num_threads() * _BLOCKS_PER_THREAD)
     ro = _readonly
-    sweep(ro(f.reshape(m_rows, length)), ro(faces), ro(lo_r), ro(hi_r), ipar, fpar, cen, out2)
+    f2 = ro(f.reshape(m_rows, length))
+    sweep(f2, ro(faces), ro(lo_r), ro(hi_r), ipar, fpar, cen, out2, nblocks)
     return tuple(o.T for o in outs) if transposed else tuple(outs)

@@ -1,0 +1,293 @@
+"""The jitted loops of the fused kernel (the contract is in ``_numba.py``).
+
+One function, ``_sweep``, visits every row of the block once and writes that row of
+every requested partial. Rows are split into ``nblocks`` contiguous ranges (a
+``prange`` when compiled with ``parallel=True``); inside a range, each axis's
+position is advanced with counters instead of divisions. The common cases (both
+neighbours inside the block; the ends of a row of 3+ points) are straight-line
+loops over 2-D arrays: calling a jitted function that takes many arrays costs
+~100 ns per call here (reference counting), more than a 128-point row's work. The
+rare cases (a neighbour in a face, a domain edge, tiny rows) go through the
+general helpers below.
+
+Arithmetic is NumPy's, in NumPy's order: ``fpar`` and ``cen`` hold the
+coefficients in the *compute dtype* (NumPy's result dtype of data and spacing), so
+``(x - y) / d`` and ``a*x + b*y + c*z`` promote exactly as NumPy's expressions do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba  # noqa: TID253 - imported only through daskgrad.kernels._numba
+import numpy as np
+
+# Integer parameters per spec (ipar columns) and float parameters (fpar columns).
+_S, _N, _MLO, _MHI, _EO1, _C32, _UNI, _LOFF, _HOFF, _ISROW, _RCP = range(11)
+_D, _E0, _E1, _A0, _B0, _C0, _A1, _B1, _C1, _RD = range(10)
+N_IPAR, N_FPAR = 11, 10
+
+_njit = numba.njit(error_model="numpy", nogil=True)
+_inline = numba.njit(error_model="numpy", nogil=True, inline="always")
+
+
+# ----------------------------------------------------------------------------------
+# General helpers (faces, domain edges, rows of 1-2 points): 1-D views, flags.
+# ----------------------------------------------------------------------------------
+
+
+@_njit
+def _diff(out: Any, x: Any, y: Any, d: float, c32: bool, rcp: bool = False) -> None:
+    """``out[j] = (x[j] - y[j]) / d``; the difference in the data's dtype.
+
+    ``rcp``: ``d`` is a power of two, so ``1/d`` is exact and ``t * (1/d)`` rounds the
+    same real number as ``t / d``: the same bits, without the slow division.
+    """
+    if c32:
+        d32 = np.float32(d)
+        if rcp:
+            r32 = np.float32(1.0) / d32
+            for j in range(out.shape[0]):
+                out[j] = (x[j] - y[j]) * r32
+        else:
+            for j in range(out.shape[0]):
+                out[j] = (x[j] - y[j]) / d32
+    elif rcp:
+        r = 1.0 / d
+        for j in range(out.shape[0]):
+            out[j] = (x[j] - y[j]) * r
+    else:
+        for j in range(out.shape[0]):
+            out[j] = (x[j] - y[j]) / d
+
+
+@_njit
+def _comb(out: Any, x: Any, y: Any, z: Any, a: float, b: float, c: float, c32: bool) -> None:
+    """``out[j] = a*x[j] + b*y[j] + c*z[j]`` (NumPy's order: ``(ax + by) + cz``)."""
+    if c32:
+        a32, b32, c32_ = np.float32(a), np.float32(b), np.float32(c)
+        for j in range(out.shape[0]):
+            out[j] = a32 * x[j] + b32 * y[j] + c32_ * z[j]
+    else:
+        for j in range(out.shape[0]):
+            out[j] = a * x[j] + b * y[j] + c * z[j]
+
+
+@_njit
+def _diff1(x: Any, y: Any, d: float, c32: bool) -> float:
+    if c32:
+        return (x - y) / np.float32(d)
+    return (x - y) / d
+
+
+@_njit
+def _comb1(x: Any, y: Any, z: Any, a: float, b: float, c: float, c32: bool) -> float:
+    if c32:
+        return np.float32(a) * x + np.float32(b) * y + np.float32(c) * z
+    return a * x + b * y + c * z
+
+
+@_njit
+def _ext_row(f2: Any, faces: Any, r: int, c: int, e: int, ip: Any) -> Any:
+    """Row ``r``'s neighbour at extended position ``e`` (lo face + block + hi face)."""
+    s, n, mlo = ip[_S], ip[_N], ip[_MLO]
+    if mlo <= e < mlo + n:
+        return f2[r + (e - mlo - c) * s]
+    if e < mlo:
+        base, p, m = ip[_LOFF], e, mlo
+    else:
+        base, p, m = ip[_HOFF], e - mlo - n, ip[_MHI]
+    return faces[base + ((r // (s * n)) * m + p) * s + r % s]
+
+
+@_njit
+def _outer_boundary(
+    f2: Any, faces: Any, r: int, c: int, ip: Any, fp: Any, cen: Any, out: Any
+) -> None:
+    """The general case: a neighbour in a face, or a one-sided domain edge."""
+    n, mlo = ip[_N], ip[_MLO]
+    e = mlo + c
+    last = mlo + n + ip[_MHI] - 1
+    c32 = ip[_C32] != 0
+    if 1 <= e <= last - 1:
+        left = _ext_row(f2, faces, r, c, e - 1, ip)
+        right = _ext_row(f2, faces, r, c, e + 1, ip)
+        if ip[_UNI]:
+            _diff(out, right, left, fp[_D], c32, ip[_RCP] != 0)
+        else:
+            _comb(out, left, f2[r], right, cen[0, e], cen[1, e], cen[2, e], c32)
+    elif e == 0:
+        x1 = _ext_row(f2, faces, r, c, 1, ip)
+        if ip[_EO1]:
+            _diff(out, x1, f2[r], fp[_E0], c32)
+        else:
+            x2 = _ext_row(f2, faces, r, c, 2, ip)
+            _comb(out, f2[r], x1, x2, fp[_A0], fp[_B0], fp[_C0], c32)
+    else:
+        x1 = _ext_row(f2, faces, r, c, last - 1, ip)
+        if ip[_EO1]:
+            _diff(out, f2[r], x1, fp[_E1], c32)
+        else:
+            x0 = _ext_row(f2, faces, r, c, last - 2, ip)
+            _comb(out, x0, x1, f2[r], fp[_A1], fp[_B1], fp[_C1], c32)
+
+
+@_njit
+def _at(x: Any, lo: Any, hi: Any, e: int) -> Any:
+    mlo, n = lo.shape[0], x.shape[0]
+    if e < mlo:
+        return lo[e]
+    if e < mlo + n:
+        return x[e - mlo]
+    return hi[e - mlo - n]
+
+
+@_njit
+def _row_point(x: Any, lo: Any, hi: Any, j: int, ip: Any, fp: Any, cen: Any) -> float:
+    """The derivative at point ``j`` of a row along the row itself (the general case)."""
+    mlo = lo.shape[0]
+    e = mlo + j
+    last = mlo + x.shape[0] + hi.shape[0] - 1
+    c32 = ip[_C32] != 0
+    if 1 <= e <= last - 1:
+        left, right = _at(x, lo, hi, e - 1), _at(x, lo, hi, e + 1)
+        if ip[_UNI]:
+            return _diff1(right, left, fp[_D], c32)
+        return _comb1(left, x[j], right, cen[0, e], cen[1, e], cen[2, e], c32)
+    if e == 0:
+        if ip[_EO1]:
+            return _diff1(_at(x, lo, hi, 1), x[0], fp[_E0], c32)
+        y, z = _at(x, lo, hi, 1), _at(x, lo, hi, 2)
+        return _comb1(x[0], y, z, fp[_A0], fp[_B0], fp[_C0], c32)
+    if ip[_EO1]:
+        return _diff1(x[j], _at(x, lo, hi, last - 1), fp[_E1], c32)
+    w, y = _at(x, lo, hi, last - 2), _at(x, lo, hi, last - 1)
+    return _comb1(w, y, x[j], fp[_A1], fp[_B1], fp[_C1], c32)
+
+
+# ----------------------------------------------------------------------------------
+# The sweep and its straight-line common cases.
+# ----------------------------------------------------------------------------------
+
+
+@_inline
+def _outer_fast(
+    f2: Any, faces: Any, r: int, c: int, ipar: Any, fpar: Any, cen: Any, k: int, out2: Any
+) -> None:
+    """Row ``r`` of the partial along outer axis ``k`` (``c``: index along that axis)."""
+    s, n = ipar[k, _S], ipar[k, _N]
+    if c < 1 or c > n - 2:
+        _outer_boundary(f2, faces, r, c, ipar[k], fpar[k], cen[k], out2[r])
+    elif ipar[k, _UNI] and ipar[k, _RCP]:
+        rd = fpar[k, _RD]
+        for j in range(f2.shape[1]):
+            out2[r, j] = (f2[r + s, j] - f2[r - s, j]) * rd
+    elif ipar[k, _UNI]:
+        d = fpar[k, _D]
+        for j in range(f2.shape[1]):
+            out2[r, j] = (f2[r + s, j] - f2[r - s, j]) / d
+    else:
+        e = ipar[k, _MLO] + c
+        a, b, cc = cen[k, 0, e], cen[k, 1, e], cen[k, 2, e]
+        for j in range(f2.shape[1]):
+            out2[r, j] = a * f2[r - s, j] + b * f2[r, j] + cc * f2[r + s, j]
+
+
+@_inline
+def _row_interior(f2: Any, r: int, ipar: Any, fpar: Any, cen: Any, k: int, mlo: int, out2: Any):
+    """Points ``1 .. n-2`` of row ``r`` along the row axis."""
+    n = f2.shape[1]
+    if ipar[k, _UNI] and ipar[k, _RCP]:
+        rd = fpar[k, _RD]
+        for j in range(1, n - 1):
+            out2[r, j] = (f2[r, j + 1] - f2[r, j - 1]) * rd
+    elif ipar[k, _UNI]:
+        d = fpar[k, _D]
+        for j in range(1, n - 1):
+            out2[r, j] = (f2[r, j + 1] - f2[r, j - 1]) / d
+    else:
+        for j in range(1, n - 1):
+            e = mlo + j
+            out2[r, j] = (
+                cen[k, 0, e] * f2[r, j - 1] + cen[k, 1, e] * f2[r, j] + cen[k, 2, e] * f2[r, j + 1]
+            )
+
+
+@_inline
+def _row_fast(
+    f2: Any, lo_r: Any, hi_r: Any, r: int, ipar: Any, fpar: Any, cen: Any, k: int, out2: Any
+) -> None:
+    """Row ``r`` of the partial along the row axis (spec ``k``)."""
+    n, mlo, mhi = f2.shape[1], lo_r.shape[1], hi_r.shape[1]
+    if n < 3:
+        x, lo, hi, out = f2[r], lo_r[r], hi_r[r], out2[r]
+        out[0] = _row_point(x, lo, hi, 0, ipar[k], fpar[k], cen[k])
+        if n > 1:
+            out[n - 1] = _row_point(x, lo, hi, n - 1, ipar[k], fpar[k], cen[k])
+        return
+    _row_interior(f2, r, ipar, fpar, cen, k, mlo, out2)
+    uni = ipar[k, _UNI] != 0
+    if mlo > 0:
+        left = lo_r[r, mlo - 1]
+        if uni:
+            out2[r, 0] = (f2[r, 1] - left) / fpar[k, _D]
+        else:
+            out2[r, 0] = (
+                cen[k, 0, mlo] * left + cen[k, 1, mlo] * f2[r, 0] + cen[k, 2, mlo] * f2[r, 1]
+            )
+    elif ipar[k, _EO1]:
+        out2[r, 0] = (f2[r, 1] - f2[r, 0]) / fpar[k, _E0]
+    else:
+        out2[r, 0] = fpar[k, _A0] * f2[r, 0] + fpar[k, _B0] * f2[r, 1] + fpar[k, _C0] * f2[r, 2]
+    e = mlo + n - 1
+    if mhi > 0:
+        right = hi_r[r, 0]
+        if uni:
+            out2[r, n - 1] = (right - f2[r, n - 2]) / fpar[k, _D]
+        else:
+            out2[r, n - 1] = (
+                cen[k, 0, e] * f2[r, n - 2] + cen[k, 1, e] * f2[r, n - 1] + cen[k, 2, e] * right
+            )
+    elif ipar[k, _EO1]:
+        out2[r, n - 1] = (f2[r, n - 1] - f2[r, n - 2]) / fpar[k, _E1]
+    else:
+        out2[r, n - 1] = (
+            fpar[k, _A1] * f2[r, n - 3] + fpar[k, _B1] * f2[r, n - 2] + fpar[k, _C1] * f2[r, n - 1]
+        )
+
+
+def _sweep(
+    f2: Any,
+    faces: Any,
+    lo_r: Any,
+    hi_r: Any,
+    ipar: Any,
+    fpar: Any,
+    cen: Any,
+    outs: Any,
+    nblocks: int,
+) -> None:
+    """The one sweep: every row once, every requested partial per row."""
+    m_rows, n_specs = f2.shape[0], ipar.shape[0]
+    for blk in numba.prange(nblocks):
+        r0, r1 = blk * m_rows // nblocks, (blk + 1) * m_rows // nblocks
+        q = np.zeros(n_specs, np.int64)  # position inside the axis's row stride
+        c = np.zeros(n_specs, np.int64)  # index along the axis
+        for k in range(n_specs):
+            if ipar[k, _ISROW] == 0:
+                q[k] = r0 % ipar[k, _S]
+                c[k] = (r0 // ipar[k, _S]) % ipar[k, _N]
+        for r in range(r0, r1):
+            for k in range(n_specs):
+                if ipar[k, _ISROW]:
+                    _row_fast(f2, lo_r, hi_r, r, ipar, fpar, cen, k, outs[k])
+                    continue
+                _outer_fast(f2, faces, r, c[k], ipar, fpar, cen, k, outs[k])
+                q[k] += 1
+                if q[k] == ipar[k, _S]:
+                    q[k] = 0
+                    c[k] = c[k] + 1 if c[k] + 1 < ipar[k, _N] else 0
+
+
+sweep_serial = numba.njit(error_model="numpy", nogil=True)(_sweep)
+sweep_parallel = numba.njit(error_model="numpy", nogil=True, parallel=True)(_sweep)
