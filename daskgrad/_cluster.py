@@ -9,6 +9,7 @@ address), with TLS when the address starts with ``tls://``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Iterator
@@ -19,7 +20,14 @@ import numpy as np
 
 from ._compat import module_available
 
-__all__ = ["ClusterOptions", "UsageError", "connect", "pending_blocks", "stream_to_zarr"]
+__all__ = [
+    "ClusterOptions",
+    "UsageError",
+    "connect",
+    "pending_blocks",
+    "stream_to_zarr",
+    "write_block",
+]
 
 
 class UsageError(ValueError):
@@ -51,8 +59,10 @@ class ClusterOptions:
 
     def check(self) -> ClusterOptions:
         """Raise :class:`UsageError` for options that cannot work; return ``self``."""
-        for flag, value in (("--workers", self.workers), ("--threads-per-worker",
-                                                          self.threads_per_worker)):
+        for flag, value in (
+            ("--workers", self.workers),
+            ("--threads-per-worker", self.threads_per_worker),
+        ):
             if value is not None and value < 1:
                 raise UsageError(f"{flag} must be at least 1, got {value}")
         if self.memory_limit is not None:
@@ -65,8 +75,10 @@ class ClusterOptions:
         local = ("--workers", self.workers), ("--threads-per-worker", self.threads_per_worker)
         for flag, value in (*local, ("--memory-limit", self.memory_limit)):
             if value is not None:
-                raise UsageError(f"{flag} configures a local cluster; it cannot be used with "
-                                 "--scheduler (size the remote cluster where you started it)")
+                raise UsageError(
+                    f"{flag} configures a local cluster; it cannot be used with "
+                    "--scheduler (size the remote cluster where you started it)"
+                )
         if self.scheduler.startswith("tls://"):
             if len(tls) != 3:
                 raise UsageError("a tls:// scheduler needs --tls-ca, --tls-cert and --tls-key")
@@ -74,8 +86,9 @@ class ClusterOptions:
                 if not os.path.isfile(path):
                     raise UsageError(f"TLS file not found: {path}")
         elif tls:
-            raise UsageError(f"--tls-* given but the scheduler address {self.scheduler!r} "
-                             "is not tls://")
+            raise UsageError(
+                f"--tls-* given but the scheduler address {self.scheduler!r} is not tls://"
+            )
         return self
 
 
@@ -98,8 +111,12 @@ def _security(opts: ClusterOptions) -> Any:
         return None
     from distributed.security import Security
 
-    return Security(tls_ca_file=opts.tls_ca, tls_client_cert=opts.tls_cert,
-                    tls_client_key=opts.tls_key, require_encryption=True)
+    return Security(
+        tls_ca_file=opts.tls_ca,
+        tls_client_cert=opts.tls_cert,
+        tls_client_key=opts.tls_key,
+        require_encryption=True,
+    )
 
 
 def _local_cluster(opts: ClusterOptions, log: TextIO) -> Any:
@@ -129,6 +146,36 @@ def _local_cluster(opts: ClusterOptions, log: TextIO) -> Any:
     if dashboard:
         print(f"dashboard: {cluster.dashboard_link}", file=log)
     return cluster
+
+
+def _imports_plugin() -> Any:
+    """A worker plugin that imports what tasks need before a (new) worker runs any.
+
+    A fresh worker (a restarted one too) otherwise imports zarr in a task thread while
+    its event loop unpickles zarr-backed data, and Python's import locks can deadlock
+    (``_DeadlockError`` on ``zarr.core.array``). Defined here so that cloudpickle sends
+    the class by value: workers need only daskgrad itself.
+    """
+    from distributed import WorkerPlugin
+
+    class ImportOnStart(WorkerPlugin):
+        name = "daskgrad-imports"
+
+        def setup(self, worker: Any) -> None:
+            import importlib
+
+            for module in (
+                "zarr",
+                "zarr.core.array",
+                "xarray",
+                "daskgrad.chunked",
+                "daskgrad.kernels",
+                "daskgrad.kernels._numba",
+            ):
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(module)
+
+    return ImportOnStart()
 
 
 @contextlib.contextmanager
@@ -161,9 +208,44 @@ def connect(opts: ClusterOptions, log: TextIO) -> Iterator[Any]:
                 Client(opts.scheduler, security=_security(opts), timeout="30s")
             )
             print(f"scheduler: {opts.scheduler}", file=log)
+        client.register_plugin(_imports_plugin())
         nthreads = sum(client.nthreads().values())
         print(f"cluster: {len(client.nthreads())} workers, {nthreads} threads", file=log)
         yield client
+
+
+def existing_chunk_keys(path: str, name: str) -> tuple[set[str], Any]:
+    """The chunk keys present in OUTPUT's array ``name``, and the array itself."""
+    import zarr
+    from zarr.core.sync import sync
+
+    array = zarr.open_group(path, mode="r")[name]
+    store = array.store_path.store
+    prefix = array.store_path.path.rstrip("/") + "/"
+
+    async def listing() -> list[str]:
+        return [key async for key in store.list_prefix(prefix)]
+
+    return {k[len(prefix) :] for k in sync(listing())}, array
+
+
+@functools.lru_cache(maxsize=64)
+def _output_array(path: str, name: str, run: str) -> Any:
+    import zarr
+
+    return zarr.open_array(path, path=name, mode="r+", config={"write_empty_chunks": True})
+
+
+def write_block(
+    block: np.ndarray, path: str, name: str, region: tuple[slice, ...], run: str = ""
+) -> int:
+    """Write one computed block into its Zarr chunk of OUTPUT (runs on a worker).
+
+    ``run`` identifies the run, so a worker reopens the array for each new run.
+    Returns the number of bytes written (uncompressed).
+    """
+    _output_array(path, name, run)[region] = block
+    return int(block.nbytes)
 
 
 def _blocks_of(name: str, data: Any, done: set[str], encode: Any) -> list[tuple]:
@@ -184,8 +266,6 @@ def pending_blocks(result: Any, path: str, resume: bool) -> tuple[list[tuple], i
     ordered by block index so that the variables of one block are computed together;
     ``total`` counts every chunk of the output.
     """
-    from .io import existing_chunk_keys
-
     blocks, total = [], 0
     for name, var in result.data_vars.items():
         done, array = existing_chunk_keys(path, str(name)) if resume else (set(), None)
@@ -196,8 +276,9 @@ def pending_blocks(result: Any, path: str, resume: bool) -> tuple[list[tuple], i
     return blocks, total
 
 
-def stream_to_zarr(client: Any, result: Any, path: str, blocks: list[tuple],
-                   progress: Any, batch_size: int) -> None:
+def stream_to_zarr(
+    client: Any, result: Any, path: str, blocks: list[tuple], progress: Any, batch_size: int
+) -> None:
     """Compute ``blocks`` of ``result`` on ``client`` and write each into its chunk of ``path``.
 
     Blocks go to the cluster in batches of ``batch_size``, at most two batches in
@@ -210,13 +291,11 @@ def stream_to_zarr(client: Any, result: Any, path: str, blocks: list[tuple],
     from dask.optimization import cull
     from distributed import as_completed
 
-    from .io import write_block
-
     arrays = [var.data for var in result.data_vars.values()]
     itemsize = {str(k): np.dtype(v.dtype).itemsize for k, v in result.data_vars.items()}
     graph = dict(collections_to_expr(arrays, optimize_graph=True).__dask_graph__())
     run = "daskgrad-write-" + tokenize(path, [a.name for a in arrays], time.time())
-    batches = iter([blocks[i:i + batch_size] for i in range(0, len(blocks), batch_size)])
+    batches = iter([blocks[i : i + batch_size] for i in range(0, len(blocks), batch_size)])
     pending = as_completed()
 
     def submit_next() -> int:
@@ -232,8 +311,11 @@ def stream_to_zarr(client: Any, result: Any, path: str, blocks: list[tuple],
         pending.update(client.get(sub, keys, sync=False))
         return len(batch)
 
-    nbytes = {wkey: int(np.prod([r.stop - r.start for r in region])) * itemsize[name]
-              for idx, name, _, region in blocks for wkey in [(f"{run}-{name}", *idx)]}
+    nbytes = {
+        wkey: int(np.prod([r.stop - r.start for r in region])) * itemsize[name]
+        for idx, name, _, region in blocks
+        for wkey in [(f"{run}-{name}", *idx)]
+    }
     outstanding = submit_next() + submit_next()
     for future in pending:
         if future.status != "finished":

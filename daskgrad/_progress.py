@@ -79,7 +79,12 @@ class Progress:
     """
 
     def __init__(
-        self, total: int, *, done: int = 0, enabled: bool = True, stream: TextIO | None = None,
+        self,
+        total: int,
+        *,
+        done: int = 0,
+        enabled: bool = True,
+        stream: TextIO | None = None,
         width: int = 20,
     ) -> None:
         self.total = max(int(total), 0)

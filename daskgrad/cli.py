@@ -36,24 +36,54 @@ paths or URLs the workers can reach.
 """
 
 
+_DEMO_HELP = "sample dataset -> geographic gradient on a LocalCluster -> Zarr + PNG map"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as every usage error
         self.exit(2, f"daskgrad: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_cluster_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("cluster (default: a LocalCluster on 127.0.0.1)")
-    g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="join an existing Dask cluster, e.g. tcp://host:8786 or tls://host:8786")
-    g.add_argument("--tls-ca", metavar="FILE", help="CA certificate (tls:// scheduler)")
-    g.add_argument("--tls-cert", metavar="FILE", help="client certificate (tls:// scheduler)")
-    g.add_argument("--tls-key", metavar="FILE", help="client private key (tls:// scheduler)")
-    g.add_argument("--workers", type=int, metavar="N", help="local worker processes")
-    g.add_argument("--threads-per-worker", type=int, metavar="T", help="threads per worker")
-    g.add_argument("--memory-limit", metavar="SIZE",
-                   help="memory per local worker, e.g. 2GiB (default: RAM / workers)")
-    g.add_argument("--no-dashboard", action="store_true",
-                   help="do not start the dashboard (it listens on 127.0.0.1 only)")
+_STORE = {"action": "store_true"}
+_REPEAT = {"action": "append"}
+# flags of `daskgrad gradient`, in --help order: (flags, argparse keywords, help)
+_GRADIENT_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
+    (("input",), {"metavar": "INPUT"}, "Zarr store, NetCDF file, or a quoted glob of NetCDF files"),
+    (("output",), {"metavar": "OUTPUT"}, "Zarr store to create"),
+    (
+        ("--dim",),
+        {**_REPEAT, "required": True, "metavar": "DIM"},
+        "dim to differentiate along (repeat); lat/lon/time find CF-tagged dims too",
+    ),
+    (
+        ("--var",),
+        {**_REPEAT, "metavar": "NAME"},
+        "variable to differentiate (repeat; default: every numeric one with all --dim)",
+    ),
+    (
+        ("--edge-order",),
+        {"type": int, "choices": (1, 2), "default": 1},
+        "order of the one-sided differences at the edges (default 1)",
+    ),
+    (("--geographic",), _STORE, "lat/lon in degrees: derivatives per metre on the sphere"),
+    (("--periodic",), {**_REPEAT, "metavar": "DIM"}, "wrap around DIM (repeat)"),
+    (("--period",), {**_REPEAT, "metavar": "DIM=LENGTH"}, "a periodic dim's period, e.g. lon=360"),
+    (("--datetime-unit",), {"metavar": "UNIT"}, "unit of a datetime dim's spacing, e.g. s or h"),
+    (("--chunks",), {"metavar": "DIM=SIZE,..."}, "computation chunks, e.g. time=1,lat=256"),
+    (("--overwrite",), _STORE, "replace an existing OUTPUT (a Zarr store)"),
+    (("--resume",), _STORE, "finish an interrupted run: compute only chunks missing in OUTPUT"),
+    (("--no-progress",), _STORE, "no progress bar"),
+]
+_CLUSTER_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
+    (("--scheduler",), {"metavar": "ADDRESS"}, "join a cluster: tcp://host:8786, tls://..."),
+    (("--tls-ca",), {"metavar": "FILE"}, "CA certificate (tls:// scheduler)"),
+    (("--tls-cert",), {"metavar": "FILE"}, "client certificate (tls:// scheduler)"),
+    (("--tls-key",), {"metavar": "FILE"}, "client private key (tls:// scheduler)"),
+    (("--workers",), {"type": int, "metavar": "N"}, "local worker processes"),
+    (("--threads-per-worker",), {"type": int, "metavar": "T"}, "threads per local worker"),
+    (("--memory-limit",), {"metavar": "SIZE"}, "memory per local worker, e.g. 2GiB"),
+    (("--no-dashboard",), _STORE, "no dashboard (it listens on 127.0.0.1 only)"),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,49 +95,32 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.dim, args.edge_order, args.resume
     (['x'], 1, False)
     """
-    parser = _Parser(prog="daskgrad", description=(
-        "numpy.gradient on Zarr/NetCDF datasets of any size, on a Dask cluster."))
+    parser = _Parser(
+        prog="daskgrad", description="numpy.gradient on Zarr/NetCDF datasets of any size, on Dask."
+    )
     parser.add_argument("--traceback", action="store_true", help="show tracebacks of failures")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=_Parser)
-    demo = sub.add_parser("demo", help="sample dataset -> gradient -> Zarr + PNG map",
-                          description="Make a climate-style sample dataset, compute its "
-                          "geographic gradient on a LocalCluster, and write a Zarr store "
-                          "and a PNG map of the gradient magnitude.")
-    demo.add_argument("--output-dir", default="daskgrad-demo", metavar="DIR",
-                      help="where to write (default: ./daskgrad-demo)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = sub.add_parser("demo", help=_DEMO_HELP, description=_DEMO_HELP + ".")
+    demo.add_argument(
+        "--output-dir", default="daskgrad-demo", metavar="DIR", help="(default: ./daskgrad-demo)"
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g = sub.add_parser("gradient", help="differentiate a Zarr/NetCDF dataset into a Zarr store",
-                       description="Partial derivatives d{var}_d{dim} of INPUT's variables, "
-                       "written to the Zarr store OUTPUT chunk by chunk.",
-                       epilog=_EPILOG_GRADIENT,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("input", metavar="INPUT", help="Zarr store, NetCDF file, or a quoted glob "
-                   "of NetCDF files opened as one dataset")
-    g.add_argument("output", metavar="OUTPUT", help="Zarr store to create")
-    g.add_argument("--dim", action="append", required=True, metavar="DIM",
-                   help="dim to differentiate along (repeat); lat/lon/time are found by CF "
-                   "metadata when the dim has another name")
-    g.add_argument("--var", action="append", metavar="NAME",
-                   help="variable to differentiate (repeat; default: all that have every --dim)")
-    g.add_argument("--edge-order", type=int, choices=(1, 2), default=1,
-                   help="accuracy of the one-sided differences at the edges (default 1)")
-    g.add_argument("--geographic", action="store_true",
-                   help="lat/lon in degrees -> derivatives per metre on the sphere")
-    g.add_argument("--periodic", action="append", metavar="DIM",
-                   help="wrap around DIM (repeat); coordinates need --period DIM=LENGTH")
-    g.add_argument("--period", action="append", metavar="DIM=LENGTH",
-                   help="length of a periodic dim's period, e.g. lon=360")
-    g.add_argument("--datetime-unit", metavar="UNIT",
-                   help="unit of a datetime dim's spacing, e.g. s or h (default: as xarray)")
-    g.add_argument("--chunks", metavar="DIM=SIZE,...",
-                   help="computation chunks, e.g. time=1,lat=256 (default: as stored)")
+    g = sub.add_parser(
+        "gradient",
+        help="differentiate a Zarr/NetCDF dataset into a Zarr store",
+        description="Partial derivatives d{var}_d{dim} of INPUT's variables, written to the\n"
+        "Zarr store OUTPUT chunk by chunk.",
+        epilog=_EPILOG_GRADIENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     mode = g.add_mutually_exclusive_group()
-    mode.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
-    mode.add_argument("--resume", action="store_true",
-                      help="finish an interrupted run: compute only chunks missing from OUTPUT")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_cluster_options(g)
+    for flags, kwargs, text in _GRADIENT_ARGS:
+        (mode if flags[0] in ("--overwrite", "--resume") else g).add_argument(
+            *flags, help=text, **kwargs
+        )
+    cluster = g.add_argument_group("cluster (default: a LocalCluster on 127.0.0.1)")
+    for flags, kwargs, text in _CLUSTER_ARGS:
+        cluster.add_argument(*flags, help=text, **kwargs)
     return parser
 
 
@@ -163,9 +176,13 @@ def parse_period(items: list[str] | None) -> dict[str, float]:
 
 def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
     return ClusterOptions(
-        scheduler=args.scheduler, workers=args.workers,
-        threads_per_worker=args.threads_per_worker, memory_limit=args.memory_limit,
-        dashboard=not args.no_dashboard, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        memory_limit=args.memory_limit,
+        dashboard=not args.no_dashboard,
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     ).check()
 
@@ -195,8 +212,11 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
     chunks = {io.resolve_dim(probe, d): c for d, c in user_chunks.items()}
     split = io.split_stored_chunks(probe, names, chunks)
     if split:
-        print(f"note: --chunks splits the stored chunks ({', '.join(split)}), so each is read "
-              "more than once; multiples of them read each once", file=err)
+        print(
+            f"note: --chunks splits the stored chunks ({', '.join(split)}), so each is read "
+            "more than once; multiples of them read each once",
+            file=err,
+        )
     ds = io.open_input(args.input, chunks=io.chunk_plan(probe, names, chunks))[names]
     kwargs: dict[str, Any] = {"edge_order": args.edge_order, "geographic": args.geographic}
     if args.periodic:
@@ -213,12 +233,17 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
         raise UsageError(str(exc).strip().splitlines()[0]) from None
     first = result[next(iter(result.data_vars))]
     arguments = {
-        "input": _local(args.input), "variables": names, "dims": dims,
-        "edge_order": args.edge_order, "geographic": args.geographic,
+        "input": _local(args.input),
+        "variables": names,
+        "dims": dims,
+        "edge_order": args.edge_order,
+        "geographic": args.geographic,
         "boundary": {k: str(v) for k, v in kwargs.get("boundary", {}).items()},
-        "period": kwargs.get("period", {}), "datetime_unit": args.datetime_unit,
-        "chunks": {str(d): io.zarr_chunks(c) for d, c in zip(first.dims, first.chunks,
-                                                              strict=True)},
+        "period": kwargs.get("period", {}),
+        "datetime_unit": args.datetime_unit,
+        "chunks": {
+            str(d): io.zarr_chunks(c) for d, c in zip(first.dims, first.chunks, strict=True)
+        },
     }
     return result, arguments
 
@@ -233,16 +258,22 @@ def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, An
     if args.overwrite or not io.output_exists(output):
         return False
     if not args.resume:
-        raise UsageError(f"{output} exists; pass --overwrite to replace it, or --resume to "
-                         "finish an interrupted run")
+        raise UsageError(
+            f"{output} exists; pass --overwrite to replace it, or --resume to "
+            "finish an interrupted run"
+        )
     recorded = io.read_arguments(output)
     if recorded is None:
-        raise UsageError(f"{output} was not made (or not fully started) by daskgrad; cannot "
-                         "resume it (use --overwrite to replace it)")
+        raise UsageError(
+            f"{output} was not made (or not fully started) by daskgrad; cannot "
+            "resume it (use --overwrite to replace it)"
+        )
     diff = sorted(k for k in set(recorded) | set(arguments) if recorded.get(k) != arguments.get(k))
     if diff:
-        raise UsageError(f"cannot resume {output}: it was made with different "
-                         f"{', '.join(diff)} (use --overwrite to start again)")
+        raise UsageError(
+            f"cannot resume {output}: it was made with different "
+            f"{', '.join(diff)} (use --overwrite to start again)"
+        )
     return True
 
 
@@ -276,8 +307,9 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
             io.remove_output(output)
             io.init_output(result, output, arguments, overwrite=args.overwrite)
         blocks, total = pending_blocks(result, output, resume)
-        progress = Progress(total, done=total - len(blocks), enabled=not args.no_progress,
-                            stream=err)
+        progress = Progress(
+            total, done=total - len(blocks), enabled=not args.no_progress, stream=err
+        )
         nthreads = sum(client.nthreads().values())
         start = time.monotonic()
         stream_to_zarr(client, result, output, blocks, progress, batch_size=max(8 * nthreads, 16))
@@ -285,31 +317,12 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
         seconds = time.monotonic() - start
     if resume:
         io.update_attrs(output, history=_history(argv, io.read_attr(output, "history")))
-    print(f"wrote {len(blocks)} of {total} chunks ({', '.join(map(str, result.data_vars))}) "
-          f"to {output} in {seconds:.1f} s", file=out)
+    print(
+        f"wrote {len(blocks)} of {total} chunks ({', '.join(map(str, result.data_vars))}) "
+        f"to {output} in {seconds:.1f} s",
+        file=out,
+    )
     return 0
-
-
-def _plot_magnitude(path: str, png: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import xarray as xr
-
-    with xr.open_zarr(path) as ds:
-        dy = ds["dt2m_dlatitude"].isel(time=0).load()
-        dx = ds["dt2m_dlongitude"].isel(time=0).load()
-    magnitude = np.hypot(dx, dy) * 1e5  # K m-1 -> K per 100 km
-    fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
-    mesh = ax.pcolormesh(magnitude["longitude"], magnitude["latitude"], magnitude,
-                         shading="nearest", cmap="magma")
-    fig.colorbar(mesh, ax=ax, label="|grad t2m| (K per 100 km)")
-    ax.set(xlabel="longitude (degrees east)", ylabel="latitude (degrees north)",
-           title=f"2 m temperature gradient magnitude, {str(dy['time'].values)[:16]}")
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -326,17 +339,32 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     output = os.path.join(args.output_dir, "gradient.zarr")
     png = os.path.join(args.output_dir, "gradient.png")
     io.remove_output(sample)
-    climate(ntime=8).chunk({"time": 1}).to_zarr(sample, mode="w-", zarr_format=2,
-                                                 consolidated=True)
-    argv = ["gradient", sample, output, "--dim", "latitude", "--dim", "longitude",
-            "--geographic", "--workers", "1", "--threads-per-worker", "2", "--overwrite"]
+    climate(ntime=8).chunk({"time": 1}).to_zarr(sample, mode="w-", zarr_format=2, consolidated=True)
+    argv = [
+        "gradient",
+        sample,
+        output,
+        "--dim",
+        "latitude",
+        "--dim",
+        "longitude",
+        "--geographic",
+        "--workers",
+        "1",
+        "--threads-per-worker",
+        "2",
+        "--overwrite",
+    ]
     if args.no_progress:
         argv.append("--no-progress")
     status = run_gradient(build_parser().parse_args(argv), argv, out, err)
-    _plot_magnitude(output, png)
-    print(f"sample input:   {os.path.abspath(sample)}\n"
-          f"gradient (Zarr): {os.path.abspath(output)}\n"
-          f"map (PNG):      {os.path.abspath(png)}", file=out)
+    io.write_magnitude_png(output, png)
+    print(
+        f"sample input:   {os.path.abspath(sample)}\n"
+        f"gradient (Zarr): {os.path.abspath(output)}\n"
+        f"map (PNG):      {os.path.abspath(png)}",
+        file=out,
+    )
     return status
 
 

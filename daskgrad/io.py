@@ -10,7 +10,6 @@ renames it). The streaming itself is :func:`daskgrad._cluster.stream_to_zarr`.
 
 from __future__ import annotations
 
-import functools
 import glob
 import json
 import os
@@ -27,7 +26,6 @@ __all__ = [
     "ARGS_ATTR",
     "chunk_plan",
     "split_stored_chunks",
-    "existing_chunk_keys",
     "init_output",
     "open_input",
     "prepare_result",
@@ -39,9 +37,9 @@ __all__ = [
     "output_attrs",
     "check_layout",
     "read_attr",
-    "write_block",
     "resolve_dim",
     "select_variables",
+    "write_magnitude_png",
     "zarr_chunks",
 ]
 
@@ -57,9 +55,26 @@ _ALIASES = {
 # Encoding keys that describe how the *input* was stored; carrying them over to the
 # output breaks or misleads to_zarr (stale chunks: xarray#5286, NetCDF compression).
 _STORAGE_KEYS = {
-    "chunks", "preferred_chunks", "shards", "compressor", "compressors", "filters",
-    "zlib", "szip", "zstd", "bzip2", "blosc", "shuffle", "complevel", "fletcher32",
-    "contiguous", "chunksizes", "source", "original_shape", "endian", "coordinates",
+    "chunks",
+    "preferred_chunks",
+    "shards",
+    "compressor",
+    "compressors",
+    "filters",
+    "zlib",
+    "szip",
+    "zstd",
+    "bzip2",
+    "blosc",
+    "shuffle",
+    "complevel",
+    "fletcher32",
+    "contiguous",
+    "chunksizes",
+    "source",
+    "original_shape",
+    "endian",
+    "coordinates",
 }
 
 
@@ -117,12 +132,14 @@ def open_input(spec: str, chunks: dict[str, Any] | None = None) -> xr.Dataset:
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.filterwarnings("ignore", message=".*separate the stored chunks.*")
             if len(paths) > 1:
-                return xr.open_mfdataset(paths, chunks=chunks if chunks is not None else {},
-                                         combine="by_coords", **kwargs)
+                return xr.open_mfdataset(
+                    paths,
+                    chunks=chunks if chunks is not None else {},
+                    combine="by_coords",
+                    **kwargs,
+                )
             return xr.open_dataset(paths[0], chunks=chunks, cache=chunks is not None, **kwargs)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"cannot read {spec} as Zarr or NetCDF: {_one_line(exc)}") from None
-    except Exception as exc:  # zarr and netCDF4 raise their own error types
+    except Exception as exc:  # OSError, ValueError, and zarr's and netCDF4's own errors
         raise UsageError(f"cannot read {spec} as Zarr or NetCDF: {_one_line(exc)}") from None
 
 
@@ -147,8 +164,11 @@ def resolve_dim(ds: xr.Dataset, name: str) -> str:
     if standard is not None:
         for dim in ds.dims:
             attrs = ds[dim].attrs if dim in ds.variables else {}
-            if (attrs.get("standard_name") == standard or attrs.get("axis") == axis
-                    or (units and attrs.get("units") == units)):
+            if (
+                attrs.get("standard_name") == standard
+                or attrs.get("axis") == axis
+                or (units and attrs.get("units") == units)
+            ):
                 return str(dim)
     raise UsageError(f"unknown dim {name!r}: the input's dims are {', '.join(map(str, ds.dims))}")
 
@@ -165,15 +185,22 @@ def select_variables(ds: xr.Dataset, names: list[str] | None, dims: list[str]) -
     if names:
         for name in names:
             if name not in ds.data_vars:
-                raise UsageError(f"unknown variable {name!r}: the input's data variables are "
-                                 + ", ".join(map(str, ds.data_vars)))
+                raise UsageError(
+                    f"unknown variable {name!r}: the input's data variables are "
+                    + ", ".join(map(str, ds.data_vars))
+                )
             missing = [d for d in dims if d not in ds[name].dims]
             if missing:
-                raise UsageError(f"variable {name!r} has no dim {missing[0]!r} "
-                                 f"(its dims are {', '.join(map(str, ds[name].dims))})")
+                raise UsageError(
+                    f"variable {name!r} has no dim {missing[0]!r} "
+                    f"(its dims are {', '.join(map(str, ds[name].dims))})"
+                )
         return list(dict.fromkeys(names))
-    found = [str(v) for v, da in ds.data_vars.items()
-             if all(d in da.dims for d in dims) and da.dtype.kind in "biufc"]
+    found = [
+        str(v)
+        for v, da in ds.data_vars.items()
+        if all(d in da.dims for d in dims) and da.dtype.kind in "biufc"
+    ]
     if not found:
         raise UsageError(f"no numeric data variable has all of the dims {', '.join(dims)}")
     return found
@@ -244,8 +271,7 @@ def prepare_result(result: xr.Dataset, attrs: dict[str, Any]) -> xr.Dataset:
             out[name] = var.chunk(regular)
         out[name].encoding = {"chunks": tuple(zarr_chunks(c) for c in out[name].chunks)}
     for name in out.coords:
-        out[name].encoding = {k: v for k, v in out[name].encoding.items()
-                              if k not in _STORAGE_KEYS}
+        out[name].encoding = {k: v for k, v in out[name].encoding.items() if k not in _STORAGE_KEYS}
     out = out.assign_coords({k: v.compute() for k, v in out.coords.items() if v.chunks})
     out.attrs = attrs
     return out
@@ -325,8 +351,10 @@ def check_layout(result: xr.Dataset, path: str) -> None:
         except KeyError:
             have = None
         if have != want:
-            raise UsageError(f"cannot resume {path}: its variable {name!r} does not match this "
-                             "run (shape, chunks or dtype); use --overwrite to start again")
+            raise UsageError(
+                f"cannot resume {path}: its variable {name!r} does not match this "
+                "run (shape, chunks or dtype); use --overwrite to start again"
+            )
 
 
 def read_attr(path: str, name: str) -> Any:
@@ -334,16 +362,18 @@ def read_attr(path: str, name: str) -> Any:
     return _group(path).attrs.get(name)
 
 
-def init_output(result: xr.Dataset, path: str, arguments: dict[str, Any],
-                overwrite: bool = False) -> None:
+def init_output(
+    result: xr.Dataset, path: str, arguments: dict[str, Any], overwrite: bool = False
+) -> None:
     """Create OUTPUT's arrays, coordinates and attrs; no data chunk is written.
 
     ``arguments`` is recorded last, so a store without it was never started.
     """
     import zarr
 
-    result.to_zarr(path, mode="w" if overwrite else "w-", compute=False, zarr_format=2,
-                   consolidated=True)
+    result.to_zarr(
+        path, mode="w" if overwrite else "w-", compute=False, zarr_format=2, consolidated=True
+    )
     group = _group(path, mode="r+")
     group.attrs[ARGS_ATTR] = json.dumps(arguments, sort_keys=True)
     zarr.consolidate_metadata(path)
@@ -358,34 +388,28 @@ def update_attrs(path: str, **attrs: Any) -> None:
     zarr.consolidate_metadata(path)
 
 
-def existing_chunk_keys(path: str, name: str) -> tuple[set[str], Any]:
-    """The chunk keys present in OUTPUT's array ``name``, and the array itself."""
-    from zarr.core.sync import sync
+def write_magnitude_png(path: str, png: str) -> None:
+    """Map of the magnitude of the demo's t2m gradient at the first time (matplotlib Agg)."""
+    import matplotlib
 
-    array = _group(path)[name]
-    store = array.store_path.store
-    prefix = array.store_path.path.rstrip("/") + "/"
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import xarray as xr
 
-    async def listing() -> list[str]:
-        return [key async for key in store.list_prefix(prefix)]
-
-    return {k[len(prefix):] for k in sync(listing())}, array
-
-
-@functools.lru_cache(maxsize=64)
-def _output_array(path: str, name: str, run: str) -> Any:
-    import zarr
-
-    return zarr.open_array(path, path=name, mode="r+", config={"write_empty_chunks": True})
-
-
-def write_block(block: np.ndarray, path: str, name: str, region: tuple[slice, ...],
-                run: str = "") -> int:
-    """Write one computed block into its Zarr chunk of OUTPUT (runs on a worker).
-
-    ``run`` identifies the run, so a worker reopens the array for each new run.
-    Returns the number of bytes written (uncompressed).
-    """
-    _output_array(path, name, run)[region] = block
-    return int(block.nbytes)
-
+    with xr.open_zarr(path) as ds:
+        dy = ds["dt2m_dlatitude"].isel(time=0).load()
+        dx = ds["dt2m_dlongitude"].isel(time=0).load()
+    magnitude = np.hypot(dx, dy) * 1e5  # K m-1 -> K per 100 km
+    fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    mesh = ax.pcolormesh(
+        magnitude["longitude"], magnitude["latitude"], magnitude, shading="nearest", cmap="magma"
+    )
+    fig.colorbar(mesh, ax=ax, label="|grad t2m| (K per 100 km)")
+    ax.set(
+        xlabel="longitude (degrees east)",
+        ylabel="latitude (degrees north)",
+        title=f"2 m temperature gradient magnitude, {str(dy['time'].values)[:16]}",
+    )
+    fig.savefig(png, dpi=100)
+    plt.close(fig)

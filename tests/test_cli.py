@@ -30,8 +30,14 @@ def cli_env() -> dict[str, str]:
 
 def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run the command in a real subprocess."""
-    return subprocess.run([sys.executable, "-m", "daskgrad", *map(str, args)], cwd=cwd,
-                          env=cli_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "daskgrad", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def sample(ntime: int = 4, nlat: int = 37, nlon: int = 72, **kw):
@@ -49,14 +55,27 @@ def write_zarr(ds, path: Path, chunks: dict) -> Path:
 def tree_state(path: Path) -> dict[str, tuple]:
     """(size, mtime_ns, sha256) of every file under ``path`` (or of the file itself)."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return {str(p.relative_to(path.parent)): (p.stat().st_size, p.stat().st_mtime_ns,
-            hashlib.sha256(p.read_bytes()).hexdigest()) for p in files}
+    return {
+        str(p.relative_to(path.parent)): (
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+        )
+        for p in files
+    }
 
 
 def data_chunk_files(store: Path) -> list[Path]:
     """The data chunk files of a Zarr v2 store (no metadata, no temporary files)."""
-    return [p for p in store.rglob("*") if p.is_file() and not p.name.startswith(".")
-            and ".partial" not in p.name and p.parent != store and p.parent.name.startswith("d")]
+    return [
+        p
+        for p in store.rglob("*")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and ".partial" not in p.name
+        and p.parent != store
+        and p.parent.name.startswith("d")
+    ]
 
 
 def reference(ds, dims: list[str], **kw):
@@ -94,9 +113,24 @@ def test_gradient_help_reads_well(capsys):
 
     assert main(["gradient", "--help"]) == 0
     text = capsys.readouterr().out
-    for flag in ("--dim", "--var", "--edge-order", "--geographic", "--periodic", "--period",
-                 "--chunks", "--scheduler", "--tls-ca", "--workers", "--threads-per-worker",
-                 "--memory-limit", "--no-dashboard", "--no-progress", "--resume", "--overwrite"):
+    for flag in (
+        "--dim",
+        "--var",
+        "--edge-order",
+        "--geographic",
+        "--periodic",
+        "--period",
+        "--chunks",
+        "--scheduler",
+        "--tls-ca",
+        "--workers",
+        "--threads-per-worker",
+        "--memory-limit",
+        "--no-dashboard",
+        "--no-progress",
+        "--resume",
+        "--overwrite",
+    ):
         assert flag in text, flag
     assert "examples:" in text
 
@@ -118,42 +152,59 @@ def _usage_error(capsys, argv: list[str], match: str) -> None:
 
 
 def test_missing_input(capsys, tmp_path):
-    _usage_error(capsys, ["gradient", str(tmp_path / "nope.zarr"), str(tmp_path / "o.zarr"),
-                          *DIMS], "input not found")
+    _usage_error(
+        capsys,
+        ["gradient", str(tmp_path / "nope.zarr"), str(tmp_path / "o.zarr"), *DIMS],
+        "input not found",
+    )
 
 
 def test_missing_glob(capsys, tmp_path):
-    _usage_error(capsys, ["gradient", str(tmp_path / "*.nc"), str(tmp_path / "o.zarr"), *DIMS],
-                 "input not found")
+    _usage_error(
+        capsys,
+        ["gradient", str(tmp_path / "*.nc"), str(tmp_path / "o.zarr"), *DIMS],
+        "input not found",
+    )
 
 
 def test_unknown_variable(capsys, small_zarr, tmp_path):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS,
-                          "--var", "sst"], "unknown variable 'sst'")
+    _usage_error(
+        capsys,
+        ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS, "--var", "sst"],
+        "unknown variable 'sst'",
+    )
 
 
 def test_unknown_dim(capsys, small_zarr, tmp_path):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"),
-                          "--dim", "depth"], "unknown dim 'depth'")
+    _usage_error(
+        capsys,
+        ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), "--dim", "depth"],
+        "unknown dim 'depth'",
+    )
 
 
 @pytest.mark.parametrize("chunks", ["time", "time=0", "time=x", "time=1,time=2", "=3"])
 def test_bad_chunks(capsys, small_zarr, tmp_path, chunks):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS,
-                          "--chunks", chunks], "--chunks")
+    _usage_error(
+        capsys,
+        ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS, "--chunks", chunks],
+        "--chunks",
+    )
 
 
 def test_chunks_with_unknown_dim(capsys, small_zarr, tmp_path):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS,
-                          "--chunks", "level=1"], "unknown dim 'level'")
+    _usage_error(
+        capsys,
+        ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS, "--chunks", "level=1"],
+        "unknown dim 'level'",
+    )
 
 
 def test_unreadable_store(capsys, tmp_path):
     bad = tmp_path / "bad.zarr"
     bad.mkdir()
     (bad / ".zgroup").write_text("{not json")
-    _usage_error(capsys, ["gradient", str(bad), str(tmp_path / "o.zarr"), *DIMS],
-                 "cannot read")
+    _usage_error(capsys, ["gradient", str(bad), str(tmp_path / "o.zarr"), *DIMS], "cannot read")
 
 
 def test_unreadable_netcdf(capsys, tmp_path):
@@ -174,24 +225,40 @@ def test_overwrite_refuses_non_zarr_directory(capsys, small_zarr, tmp_path):
     out = tmp_path / "precious"
     out.mkdir()
     (out / "thesis.txt").write_text("years of work")
-    _usage_error(capsys, ["gradient", str(small_zarr), str(out), *DIMS, "--overwrite",
-                          "--workers", "1"], "not a Zarr store")
+    _usage_error(
+        capsys,
+        ["gradient", str(small_zarr), str(out), *DIMS, "--overwrite", "--workers", "1"],
+        "not a Zarr store",
+    )
     assert (out / "thesis.txt").read_text() == "years of work"
 
 
 def test_output_may_not_be_input(capsys, small_zarr):
     before = tree_state(small_zarr)
-    _usage_error(capsys, ["gradient", str(small_zarr), str(small_zarr), *DIMS, "--overwrite"],
-                 "would overwrite INPUT")
+    _usage_error(
+        capsys,
+        ["gradient", str(small_zarr), str(small_zarr), *DIMS, "--overwrite"],
+        "would overwrite INPUT",
+    )
     assert tree_state(small_zarr) == before
 
 
 def test_resume_of_foreign_store_refused(capsys, small_zarr, tmp_path):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(small_zarr.parent / "x.zarr"), *DIMS,
-                          "--resume", "--var", "nope"], "unknown variable")
+    _usage_error(
+        capsys,
+        [
+            "gradient",
+            str(small_zarr),
+            str(small_zarr.parent / "x.zarr"),
+            *DIMS,
+            "--resume",
+            "--var",
+            "nope",
+        ],
+        "unknown variable",
+    )
     other = write_zarr(sample(ntime=1), tmp_path / "other.zarr", {"time": 1})
-    _usage_error(capsys, ["gradient", str(small_zarr), str(other), *DIMS, "--resume"],
-                 "not made")
+    _usage_error(capsys, ["gradient", str(small_zarr), str(other), *DIMS, "--resume"], "not made")
 
 
 @pytest.mark.parametrize(
@@ -208,25 +275,53 @@ def test_resume_of_foreign_store_refused(capsys, small_zarr, tmp_path):
     ],
 )
 def test_bad_options(capsys, small_zarr, tmp_path, extra, match):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS, *extra],
-                 match)
+    _usage_error(
+        capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS, *extra], match
+    )
 
 
 def test_missing_tls_file(capsys, small_zarr, tmp_path):
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"), *DIMS,
-                          "--scheduler", "tls://127.0.0.1:1", "--tls-ca", "ca.pem", "--tls-cert",
-                          "c.pem", "--tls-key", "k.pem"], "TLS file not found")
+    _usage_error(
+        capsys,
+        [
+            "gradient",
+            str(small_zarr),
+            str(tmp_path / "o.zarr"),
+            *DIMS,
+            "--scheduler",
+            "tls://127.0.0.1:1",
+            "--tls-ca",
+            "ca.pem",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ],
+        "TLS file not found",
+    )
 
 
 def test_accessor_errors_are_usage_errors(capsys, small_zarr, tmp_path):
     # a periodic latitude with coordinates needs a period: the accessor says so
-    _usage_error(capsys, ["gradient", str(small_zarr), str(tmp_path / "o.zarr"),
-                          "--dim", "latitude", "--periodic", "latitude"], "period")
+    _usage_error(
+        capsys,
+        [
+            "gradient",
+            str(small_zarr),
+            str(tmp_path / "o.zarr"),
+            "--dim",
+            "latitude",
+            "--periodic",
+            "latitude",
+        ],
+        "period",
+    )
 
 
 def test_subprocess_error_is_one_line_without_traceback(tmp_path):
-    proc = run_cli("gradient", tmp_path / "missing.zarr", tmp_path / "o.zarr", *DIMS,
-                   cwd=tmp_path, timeout=60)
+    proc = run_cli(
+        "gradient", tmp_path / "missing.zarr", tmp_path / "o.zarr", *DIMS, cwd=tmp_path, timeout=60
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert "input not found" in proc.stderr

@@ -25,8 +25,11 @@ TOTAL = 4 * 20 * 2 * 2  # 4 outputs x 20 times x 2 x 2 blocks
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faults")
-    src = write_zarr(sample(ntime=20, nlat=37, nlon=72), tmp / "in.zarr",
-                     {"time": 1, "latitude": 20, "longitude": 36})
+    src = write_zarr(
+        sample(ntime=20, nlat=37, nlon=72),
+        tmp / "in.zarr",
+        {"time": 1, "latitude": 20, "longitude": 36},
+    )
     out = tmp / "clean.zarr"
     proc = run_cli("gradient", src, out, *ARGS, "--workers", "1", cwd=tmp)
     assert proc.returncode == 0, proc.stderr
@@ -37,7 +40,11 @@ def clean(tmp_path_factory):
 def _start(src: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "daskgrad", "gradient", str(src), str(out), *ARGS, *extra],
-        cwd=out.parent, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=out.parent,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -54,16 +61,23 @@ def _wait_for_chunks(out: Path, proc: subprocess.Popen, at_least: int) -> int:
 def _worker_processes(pid: int) -> list:
     import psutil
 
-    return [p for p in psutil.Process(pid).children(recursive=True)
-            if "spawn_main" in " ".join(p.cmdline())]
+    return [
+        p
+        for p in psutil.Process(pid).children(recursive=True)
+        if "spawn_main" in " ".join(p.cmdline())
+    ]
 
 
 def _listening_addresses(pids: list[int]) -> list[str]:
     """IP addresses the scheduler, nannies and workers listen on."""
     import psutil
 
-    return [c.laddr.ip for pid in pids for c in psutil.Process(pid).net_connections("inet")
-            if c.status == psutil.CONN_LISTEN]
+    return [
+        c.laddr.ip
+        for pid in pids
+        for c in psutil.Process(pid).net_connections("inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
 
 
 def _assert_equal_stores(a: Path, b: Path) -> None:

@@ -88,8 +88,18 @@ def test_overwrite_replaces_a_previous_output(zarr_run, tmp_path):
     src, out, _, _ = zarr_run
     copy = tmp_path / "o.zarr"
     shutil.copytree(out, copy)
-    over = run_cli("gradient", src, copy, "--dim", "longitude", "--var", "u10", "--overwrite",
-                   *SMALL, cwd=tmp_path)
+    over = run_cli(
+        "gradient",
+        src,
+        copy,
+        "--dim",
+        "longitude",
+        "--var",
+        "u10",
+        "--overwrite",
+        *SMALL,
+        cwd=tmp_path,
+    )
     assert over.returncode == 0, over.stderr
     with xr.open_zarr(copy) as ds:
         assert list(ds.data_vars) == ["du10_dlongitude"]
@@ -107,8 +117,7 @@ def test_resume_rewrites_only_missing_chunks(zarr_run, tmp_path):
     for p in removed:
         p.unlink()
     kept = {str(p): p.stat().st_mtime_ns for p in chunks if p not in removed}
-    proc = run_cli("gradient", src, copy, *DIMS, "--geographic", "--resume", *SMALL,
-                   cwd=tmp_path)
+    proc = run_cli("gradient", src, copy, *DIMS, "--geographic", "--resume", *SMALL, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {len(removed)} of {len(chunks)} chunks" in proc.stdout
     assert {str(p): p.stat().st_mtime_ns for p in chunks if p not in removed} == kept
@@ -122,11 +131,33 @@ def test_resume_rewrites_only_missing_chunks(zarr_run, tmp_path):
 def test_resume_with_other_arguments_refused(zarr_run, tmp_path):
     src, out, _, _ = zarr_run
     before = tree_state(out)
-    proc = run_cli("gradient", src, out, *DIMS, "--edge-order", "2", "--geographic", "--resume",
-                   *SMALL, cwd=tmp_path, timeout=60)
+    proc = run_cli(
+        "gradient",
+        src,
+        out,
+        *DIMS,
+        "--edge-order",
+        "2",
+        "--geographic",
+        "--resume",
+        *SMALL,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "edge_order" in proc.stderr
-    proc = run_cli("gradient", src, out, *DIMS, "--geographic", "--resume", "--chunks",
-                   "time=2", *SMALL, cwd=tmp_path, timeout=60)
+    proc = run_cli(
+        "gradient",
+        src,
+        out,
+        *DIMS,
+        "--geographic",
+        "--resume",
+        "--chunks",
+        "time=2",
+        *SMALL,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "chunks" in proc.stderr
     assert tree_state(out) == before
 
@@ -139,15 +170,42 @@ def test_netcdf_file_and_glob(tmp_path):
     ds.isel(time=slice(0, 2)).to_netcdf(tmp_path / "part_a.nc")
     ds.isel(time=slice(2, None)).to_netcdf(tmp_path / "part_b.nc")
     states = tree_state(tmp_path / "one.nc")
-    one = run_cli("gradient", "one.nc", "one.zarr", "--dim", "lat", "--dim", "lon", "--var",
-                  "t2m", "--edge-order", "2", "--chunks", "time=2,lat=20", *SMALL, cwd=tmp_path)
+    one = run_cli(
+        "gradient",
+        "one.nc",
+        "one.zarr",
+        "--dim",
+        "lat",
+        "--dim",
+        "lon",
+        "--var",
+        "t2m",
+        "--edge-order",
+        "2",
+        "--chunks",
+        "time=2,lat=20",
+        *SMALL,
+        cwd=tmp_path,
+    )
     assert one.returncode == 0, one.stderr
-    many = run_cli("gradient", "part_*.nc", "many.zarr", "--dim", "time", "--dim", "lon",
-                   "--var", "msl", *SMALL, cwd=tmp_path)
+    many = run_cli(
+        "gradient",
+        "part_*.nc",
+        "many.zarr",
+        "--dim",
+        "time",
+        "--dim",
+        "lon",
+        "--var",
+        "msl",
+        *SMALL,
+        cwd=tmp_path,
+    )
     assert many.returncode == 0, many.stderr
     assert tree_state(tmp_path / "one.nc") == states
-    expected = reference(ds[["t2m"]].chunk({"time": 2, "latitude": 20}),
-                         ["latitude", "longitude"], edge_order=2)
+    expected = reference(
+        ds[["t2m"]].chunk({"time": 2, "latitude": 20}), ["latitude", "longitude"], edge_order=2
+    )
     assert_same_values(tmp_path / "one.zarr", expected)
     with xr.open_mfdataset(str(tmp_path / "part_*.nc")) as parts:
         expected = reference(parts[["msl"]], ["time", "longitude"])
@@ -160,9 +218,24 @@ def test_progress_bar_on_a_terminal(tmp_path):
     src = write_zarr(sample(ntime=2), tmp_path / "in.zarr", {"time": 1})
     primary, secondary = pty.openpty()
     proc = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "gradient", str(src), str(tmp_path / "o.zarr"), *DIMS,
-         "--var", "t2m", *SMALL], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
-        stderr=secondary, timeout=180)
+        [
+            sys.executable,
+            "-m",
+            "daskgrad",
+            "gradient",
+            str(src),
+            str(tmp_path / "o.zarr"),
+            *DIMS,
+            "--var",
+            "t2m",
+            *SMALL,
+        ],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        timeout=180,
+    )
     os.close(secondary)
     chunks = []
     while True:

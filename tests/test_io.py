@@ -17,12 +17,15 @@ def _grid(**attrs):
     import xarray as xr
 
     lat = ("lat_c", [10.0, 0.0, -10.0], attrs)
-    return xr.Dataset({"t": (("time", "lat_c", "x"), np.arange(24.0).reshape(2, 3, 4))},
-                      coords={"lat_c": lat, "x": np.arange(4.0)})
+    return xr.Dataset(
+        {"t": (("time", "lat_c", "x"), np.arange(24.0).reshape(2, 3, 4))},
+        coords={"lat_c": lat, "x": np.arange(4.0)},
+    )
 
 
-@pytest.mark.parametrize("attrs", [{"units": "degrees_north"}, {"standard_name": "latitude"},
-                                   {"axis": "Y"}])
+@pytest.mark.parametrize(
+    "attrs", [{"units": "degrees_north"}, {"standard_name": "latitude"}, {"axis": "Y"}]
+)
 def test_resolve_dim_by_cf_metadata(attrs):
     from daskgrad.io import resolve_dim
 
@@ -69,8 +72,7 @@ def test_open_input_keeps_stored_chunks(tmp_path):
     from daskgrad.io import chunk_plan, open_input
 
     path = tmp_path / "in.zarr"
-    _grid().to_zarr(path, zarr_format=2, consolidated=True,
-                    encoding={"t": {"chunks": (1, 3, 2)}})
+    _grid().to_zarr(path, zarr_format=2, consolidated=True, encoding={"t": {"chunks": (1, 3, 2)}})
     probe = open_input(str(path))
     assert probe["t"].chunks is None  # no dask at all for inspecting names
     plan = chunk_plan(probe, ["t"], {"x": 4})
@@ -86,8 +88,7 @@ def test_zarr_chunks_and_stale_encoding_dropped(tmp_path):
     from daskgrad.io import prepare_result
 
     path = tmp_path / "in.zarr"
-    _grid().to_zarr(path, zarr_format=2, consolidated=True,
-                    encoding={"t": {"chunks": (1, 3, 2)}})
+    _grid().to_zarr(path, zarr_format=2, consolidated=True, encoding={"t": {"chunks": (1, 3, 2)}})
     with xr.open_zarr(path) as ds:
         rechunked = ds.chunk({"time": 2, "x": 3})  # x chunks (3, 1) overlap stored chunks of 2
         with pytest.raises(ValueError, match="overlap|align|chunk"):
@@ -103,7 +104,8 @@ def test_chunk_keys_and_partial_files(tmp_path):
     import xarray as xr
     import zarr
 
-    from daskgrad.io import existing_chunk_keys, init_output, read_arguments, remove_partial_files
+    from daskgrad._cluster import existing_chunk_keys
+    from daskgrad.io import init_output, read_arguments, remove_partial_files
 
     out = tmp_path / "o.zarr"
     ds = xr.Dataset({"g": (("y", "x"), np.zeros((4, 4)))}).chunk(2)

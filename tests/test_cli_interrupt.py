@@ -1,0 +1,51 @@
+"""Ctrl-C in the middle of a run: exit status 130 and a hint to ``--resume``, no traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import requires_distributed, requires_xarray, requires_zarr
+from tests.test_cli import DIMS, cli_env, sample, write_zarr
+from tests.test_cli_faults import _wait_for_chunks
+
+pytestmark = [requires_xarray, requires_zarr, requires_distributed, pytest.mark.slow]
+
+
+def test_ctrl_c_exits_130_with_a_resume_hint(tmp_path):
+    src = write_zarr(sample(ntime=16), tmp_path / "in.zarr", {"time": 1, "longitude": 36})
+    out = tmp_path / "out.zarr"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daskgrad",
+            "gradient",
+            str(src),
+            str(out),
+            *DIMS,
+            "--workers",
+            "1",
+            "--threads-per-worker",
+            "1",
+            "--no-dashboard",
+        ],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_chunks(out, proc, 1)
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; run again with --resume" in stderr and "Traceback" not in stderr
