@@ -266,10 +266,9 @@ def prepare_result(result: xr.Dataset, attrs: dict[str, Any]) -> xr.Dataset:
     """
     out = result.copy()
     for name, var in out.data_vars.items():
-        regular = {d: zarr_chunks(c) for d, c in zip(var.dims, var.chunks or (), strict=True)}
-        if any(len(set(c[:-1])) > 1 or c[-1] > c[0] for c in var.chunks or ()):
-            out[name] = var.chunk(regular)
-        out[name].encoding = {"chunks": tuple(zarr_chunks(c) for c in out[name].chunks)}
+        regular = {d: zarr_chunks(c) for d, c in zip(var.dims, var.chunks, strict=True)}
+        out[name] = var.chunk(regular)  # a no-op unless the chunks were irregular
+        out[name].encoding = {"chunks": tuple(regular.values())}
     for name in out.coords:
         out[name].encoding = {k: v for k, v in out[name].encoding.items() if k not in _STORAGE_KEYS}
     out = out.assign_coords({k: v.compute() for k, v in out.coords.items() if v.chunks})
