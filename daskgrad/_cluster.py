@@ -1,9 +1,12 @@
-"""Start or join the dask.distributed cluster the ``daskgrad`` command runs on.
+"""Where the ``daskgrad`` command runs, and how it streams its output there.
 
-By default an embedded :class:`distributed.LocalCluster` whose scheduler, workers
-and dashboard listen on 127.0.0.1 only; ``--scheduler ADDRESS`` joins an existing
-cluster instead (dask-jobqueue, Kubernetes, Coiled: anything with a scheduler
+:func:`connect` starts an embedded :class:`distributed.LocalCluster` whose scheduler,
+workers and dashboard listen on 127.0.0.1 only, or joins an existing cluster with
+``--scheduler ADDRESS`` (dask-jobqueue, Kubernetes, Coiled: anything with a scheduler
 address), with TLS when the address starts with ``tls://``.
+:func:`stream_to_zarr` then sends the output's blocks to it in bounded batches, each
+task writing its block into its own Zarr chunk (:func:`write_block`);
+:func:`pending_blocks` lists the blocks still missing for ``--resume``.
 """
 
 from __future__ import annotations
