@@ -27,27 +27,9 @@ def map_overlap_gradient(x: Any, spacing: list[Any], edge_order: int) -> list[An
     """
     import dask.array as da
 
-    from daskgrad.kernels import AxisSpec, gradient_block
-
     ndim = x.ndim
-    offsets = [np.cumsum((0,) + c) for c in x.chunks]
-
-    def kernel(block: Any, block_id: Any = None) -> Any:
-        specs, trim = [], []
-        for ax in range(ndim):
-            b, nb = block_id[ax + 1], len(x.chunks[ax])  # block_id[0]: the new axis
-            lo, hi = int(b > 0), int(b < nb - 1)
-            trim.append(slice(lo, block.shape[ax] - hi))
-            if np.ndim(spacing[ax]) == 0:
-                specs.append(AxisSpec(ax, edge_order, h=spacing[ax]))
-            else:
-                start, stop = offsets[ax][b] - lo, offsets[ax][b + 1] + hi
-                specs.append(AxisSpec(ax, edge_order, dx=np.diff(spacing[ax][start:stop])))
-        outs = gradient_block(block, tuple(specs), block.dtype, parallel=False)
-        return np.stack([o[tuple(trim)] for o in outs])
-
     stacked = da.map_overlap(
-        kernel,
+        _kernel,
         x,
         depth=dict.fromkeys(range(ndim), 1),
         boundary="none",
@@ -56,5 +38,33 @@ def map_overlap_gradient(x: Any, spacing: list[Any], edge_order: int) -> list[An
         chunks=((ndim,), *x.chunks),
         dtype=x.dtype,
         meta=np.empty((0,) * (ndim + 1), x.dtype),
+        array_chunks=x.chunks,
+        spacing=spacing,
+        edge_order=edge_order,
     )
     return [stacked[i] for i in range(ndim)]
+
+
+def _kernel(
+    block: Any, array_chunks: Any, spacing: list, edge_order: int, block_id: Any = None
+) -> Any:
+    """One halo'd block: every partial, halo trimmed, stacked on a new first axis.
+
+    A module-level function (not a closure over the Dask array): Dask tokenizes the
+    function, and a closure holding the array would hash the whole input each call.
+    """
+    from daskgrad.kernels import AxisSpec, gradient_block
+
+    specs, trim = [], []
+    for ax, chunks in enumerate(array_chunks):
+        b, nb = block_id[ax + 1], len(chunks)  # block_id[0]: the new axis
+        lo, hi = int(b > 0), int(b < nb - 1)
+        trim.append(slice(lo, block.shape[ax] - hi))
+        if np.ndim(spacing[ax]) == 0:
+            specs.append(AxisSpec(ax, edge_order, h=spacing[ax]))
+        else:
+            start = sum(chunks[:b]) - lo
+            stop = start + lo + chunks[b] + hi
+            specs.append(AxisSpec(ax, edge_order, dx=np.diff(spacing[ax][start:stop])))
+    outs = gradient_block(block, tuple(specs), block.dtype, parallel=False)
+    return np.stack([o[tuple(trim)] for o in outs])
