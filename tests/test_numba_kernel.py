@@ -272,6 +272,22 @@ def test_non_contiguous_input(make, rng):
         _check(f, specs, _np_gradient(f, [0.7] * 3, (0, 1, 2), eo))
 
 
+@pytest.mark.parametrize("axes", [(0, 1, 2), (1,), (0,), (0, 2), (2,)])
+def test_strided_block_of_a_bigger_array(axes, rng):
+    """A Dask-style block (a view into a C array): read in place or copied, same bits."""
+    F = rng.standard_normal((9, 12, 10))
+    bounds = {0: (2, 6), 1: (3, 9), 2: (1, 7)}
+    planes = dict.fromkeys(range(3), (1, 1))
+    modes = {0: "uniform", 1: "coords", 2: "uniform"}
+    coords = {ax: _coords(rng, F.shape[ax]) for ax in range(3)}
+    for eo in (1, 2):
+        block, specs, expected = _cut(
+            F, axes, bounds, planes, eo, modes, coords, {0: 0.7, 2: np.float64(1.0)}
+        )
+        assert not block.flags.c_contiguous and not block.flags.f_contiguous
+        _check(block, specs, expected)
+
+
 def test_non_contiguous_faces_and_readonly_block(rng):
     F = np.asfortranarray(rng.standard_normal((7, 6, 5)))
     F.flags.writeable = False

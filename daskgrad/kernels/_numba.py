@@ -38,6 +38,7 @@ import numpy as np
 from ._numba_sweep import (
     _A0,
     _A1,
+    _AXIS,
     _C0,
     _C1,
     _C32,
@@ -54,6 +55,7 @@ from ._numba_sweep import (
     _RCP,
     _RD,
     _S,
+    _SIN,
     _UNI,
     N_FPAR,
     N_IPAR,
@@ -262,7 +264,31 @@ def _c_layout(f: Any, specs: tuple[AxisSpec, ...]) -> tuple[Any, tuple[AxisSpec,
             for s in specs
         )
         return f.T, specs, True
-    return np.ascontiguousarray(f), specs, False
+    return f, specs, False
+
+
+def _flat_view(f: Any, lead: int, length: int) -> Any:
+    """``(flat, strides)``: ``f``'s memory as one 1-D view and its leading strides.
+
+    Row ``idx`` of ``f`` (an index over the ``lead`` leading axes) is
+    ``flat[o : o + length]`` with ``o = sum(idx * strides)``, so a strided view (a
+    Dask block of ``da.from_array``) is read in place. None when the trailing axes
+    are not contiguous or a stride is negative (then the caller copies).
+    """
+    item, step = f.itemsize, f.itemsize
+    for a in range(f.ndim - 1, lead - 1, -1):
+        if f.shape[a] != 1 and f.strides[a] != step:
+            return None
+        step *= f.shape[a]
+    strides = []
+    for a in range(lead):
+        st = f.strides[a] if f.shape[a] > 1 else 0
+        if st < 0 or st % item:
+            return None
+        strides.append(st // item)
+    span = sum((n - 1) * st for n, st in zip(f.shape[:lead], strides, strict=True)) + length
+    flat = np.lib.stride_tricks.as_strided(f, shape=(span,), strides=(item,), writeable=False)
+    return flat, np.array(strides, dtype=np.int64)
 
 
 def _rows(f: Any, axes: list[int]) -> tuple[int, int, int]:
@@ -321,6 +347,11 @@ def gradient_block(
         raise ValueError("the numba kernel does not support this block; check supports()")
     f, specs, transposed = _c_layout(f, specs)
     m_rows, length, lead = _rows(f, [s.axis for s in specs])
+    view = _flat_view(f, lead, length)
+    if view is None:
+        f = np.ascontiguousarray(f)
+        view = _flat_view(f, lead, length)
+    flat, lstride = view
     ipar = np.stack([p[0] for p in params])
     fpar = np.stack([p[1] for p in params])
     width = max(p[2].shape[1] for p in params)
@@ -339,7 +370,10 @@ def gradient_block(
     sweep, nblocks = sweep_serial, 1
     if threaded:
         sweep, nblocks = sweep_parallel, min(m_rows, numba.get_num_threads() * _BLOCKS_PER_THREAD)
+    for k, spec in enumerate(specs):
+        if spec.axis < lead:
+            ipar[k, _SIN], ipar[k, _AXIS] = lstride[spec.axis], spec.axis
+    lshape = np.array(f.shape[:lead], dtype=np.int64)
     ro = _readonly
-    f2 = ro(f.reshape(m_rows, length))
-    sweep(f2, ro(faces), ro(lo_r), ro(hi_r), ipar, fpar, cen, out2, nblocks)
+    sweep(flat, ro(faces), ro(lo_r), ro(hi_r), ipar, fpar, cen, out2, lshape, lstride, nblocks)
     return tuple(o.T for o in outs) if transposed else tuple(outs)

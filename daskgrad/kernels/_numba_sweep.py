@@ -23,9 +23,9 @@ import numba  # noqa: TID253 - imported only through daskgrad.kernels._numba
 import numpy as np
 
 # Integer parameters per spec (ipar columns) and float parameters (fpar columns).
-_S, _N, _MLO, _MHI, _EO1, _C32, _UNI, _LOFF, _HOFF, _ISROW, _RCP = range(11)
+_S, _N, _MLO, _MHI, _EO1, _C32, _UNI, _LOFF, _HOFF, _ISROW, _RCP, _SIN, _AXIS = range(13)
 _D, _E0, _E1, _A0, _B0, _C0, _A1, _B1, _C1, _RD = range(10)
-N_IPAR, N_FPAR = 11, 10
+N_IPAR, N_FPAR = 13, 10
 
 _njit = numba.njit(error_model="numpy", nogil=True)
 _inline = numba.njit(error_model="numpy", nogil=True, inline="always")
@@ -88,11 +88,12 @@ def _comb1(x: Any, y: Any, z: Any, a: float, b: float, c: float, c32: bool) -> f
 
 
 @_njit
-def _ext_row(f2: Any, faces: Any, r: int, c: int, e: int, ip: Any) -> Any:
+def _ext_row(flat: Any, off: int, faces: Any, r: int, c: int, e: int, ip: Any) -> Any:
     """Row ``r``'s neighbour at extended position ``e`` (lo face + block + hi face)."""
     s, n, mlo = ip[_S], ip[_N], ip[_MLO]
     if mlo <= e < mlo + n:
-        return f2[r + (e - mlo - c) * s]
+        o = off + (e - mlo - c) * ip[_SIN]
+        return flat[o : o + faces.shape[1]]
     if e < mlo:
         base, p, m = ip[_LOFF], e, mlo
     else:
@@ -102,34 +103,35 @@ def _ext_row(f2: Any, faces: Any, r: int, c: int, e: int, ip: Any) -> Any:
 
 @_njit
 def _outer_boundary(
-    f2: Any, faces: Any, r: int, c: int, ip: Any, fp: Any, cen: Any, out: Any
+    flat: Any, off: int, faces: Any, r: int, c: int, ip: Any, fp: Any, cen: Any, out: Any
 ) -> None:
     """The general case: a neighbour in a face, or a one-sided domain edge."""
     n, mlo = ip[_N], ip[_MLO]
+    x = flat[off : off + faces.shape[1]]
     e = mlo + c
     last = mlo + n + ip[_MHI] - 1
     c32 = ip[_C32] != 0
     if 1 <= e <= last - 1:
-        left = _ext_row(f2, faces, r, c, e - 1, ip)
-        right = _ext_row(f2, faces, r, c, e + 1, ip)
+        left = _ext_row(flat, off, faces, r, c, e - 1, ip)
+        right = _ext_row(flat, off, faces, r, c, e + 1, ip)
         if ip[_UNI]:
             _diff(out, right, left, fp[_D], c32, ip[_RCP] != 0)
         else:
-            _comb(out, left, f2[r], right, cen[0, e], cen[1, e], cen[2, e], c32)
+            _comb(out, left, x, right, cen[0, e], cen[1, e], cen[2, e], c32)
     elif e == 0:
-        x1 = _ext_row(f2, faces, r, c, 1, ip)
+        x1 = _ext_row(flat, off, faces, r, c, 1, ip)
         if ip[_EO1]:
-            _diff(out, x1, f2[r], fp[_E0], c32)
+            _diff(out, x1, x, fp[_E0], c32)
         else:
-            x2 = _ext_row(f2, faces, r, c, 2, ip)
-            _comb(out, f2[r], x1, x2, fp[_A0], fp[_B0], fp[_C0], c32)
+            x2 = _ext_row(flat, off, faces, r, c, 2, ip)
+            _comb(out, x, x1, x2, fp[_A0], fp[_B0], fp[_C0], c32)
     else:
-        x1 = _ext_row(f2, faces, r, c, last - 1, ip)
+        x1 = _ext_row(flat, off, faces, r, c, last - 1, ip)
         if ip[_EO1]:
-            _diff(out, f2[r], x1, fp[_E1], c32)
+            _diff(out, x, x1, fp[_E1], c32)
         else:
-            x0 = _ext_row(f2, faces, r, c, last - 2, ip)
-            _comb(out, x0, x1, f2[r], fp[_A1], fp[_B1], fp[_C1], c32)
+            x0 = _ext_row(flat, off, faces, r, c, last - 2, ip)
+            _comb(out, x0, x1, x, fp[_A1], fp[_B1], fp[_C1], c32)
 
 
 @_njit
@@ -172,92 +174,107 @@ def _row_point(x: Any, lo: Any, hi: Any, j: int, ip: Any, fp: Any, cen: Any) -> 
 
 @_inline
 def _outer_fast(
-    f2: Any, faces: Any, r: int, c: int, ipar: Any, fpar: Any, cen: Any, k: int, out2: Any
+    flat: Any,
+    off: int,
+    faces: Any,
+    r: int,
+    c: int,
+    ipar: Any,
+    fpar: Any,
+    cen: Any,
+    k: int,
+    out2: Any,
 ) -> None:
-    """Row ``r`` of the partial along outer axis ``k`` (``c``: index along that axis)."""
-    s, n = ipar[k, _S], ipar[k, _N]
+    """Row ``r`` (input offset ``off``) of the partial along outer axis ``k``."""
+    n, length = ipar[k, _N], out2.shape[1]
     if c < 1 or c > n - 2:
-        _outer_boundary(f2, faces, r, c, ipar[k], fpar[k], cen[k], out2[r])
-    elif ipar[k, _UNI] and ipar[k, _RCP]:
+        _outer_boundary(flat, off, faces, r, c, ipar[k], fpar[k], cen[k], out2[r])
+        return
+    sin = ipar[k, _SIN]
+    # unsigned offsets: numba then skips the negative-index wraparound test per element
+    om, o0, op = np.uint64(off - sin), np.uint64(off), np.uint64(off + sin)
+    if ipar[k, _UNI] and ipar[k, _RCP]:
         rd = fpar[k, _RD]
-        for j in range(f2.shape[1]):
-            out2[r, j] = (f2[r + s, j] - f2[r - s, j]) * rd
+        for j in range(np.uint64(length)):
+            out2[r, j] = (flat[op + j] - flat[om + j]) * rd
     elif ipar[k, _UNI]:
         d = fpar[k, _D]
-        for j in range(f2.shape[1]):
-            out2[r, j] = (f2[r + s, j] - f2[r - s, j]) / d
+        for j in range(np.uint64(length)):
+            out2[r, j] = (flat[op + j] - flat[om + j]) / d
     else:
         e = ipar[k, _MLO] + c
         a, b, cc = cen[k, 0, e], cen[k, 1, e], cen[k, 2, e]
-        for j in range(f2.shape[1]):
-            out2[r, j] = a * f2[r - s, j] + b * f2[r, j] + cc * f2[r + s, j]
+        for j in range(np.uint64(length)):
+            out2[r, j] = a * flat[om + j] + b * flat[o0 + j] + cc * flat[op + j]
 
 
 @_inline
-def _row_interior(f2: Any, r: int, ipar: Any, fpar: Any, cen: Any, k: int, mlo: int, out2: Any):
-    """Points ``1 .. n-2`` of row ``r`` along the row axis."""
-    n = f2.shape[1]
+def _row_interior(x: Any, ipar: Any, fpar: Any, cen: Any, k: int, mlo: int, out: Any) -> None:
+    """Points ``1 .. n-2`` of one row along the row axis."""
+    n = x.shape[0]
     if ipar[k, _UNI] and ipar[k, _RCP]:
         rd = fpar[k, _RD]
         for j in range(1, n - 1):
-            out2[r, j] = (f2[r, j + 1] - f2[r, j - 1]) * rd
+            out[j] = (x[j + 1] - x[j - 1]) * rd
     elif ipar[k, _UNI]:
         d = fpar[k, _D]
         for j in range(1, n - 1):
-            out2[r, j] = (f2[r, j + 1] - f2[r, j - 1]) / d
+            out[j] = (x[j + 1] - x[j - 1]) / d
     else:
         for j in range(1, n - 1):
             e = mlo + j
-            out2[r, j] = (
-                cen[k, 0, e] * f2[r, j - 1] + cen[k, 1, e] * f2[r, j] + cen[k, 2, e] * f2[r, j + 1]
-            )
+            out[j] = cen[k, 0, e] * x[j - 1] + cen[k, 1, e] * x[j] + cen[k, 2, e] * x[j + 1]
 
 
 @_inline
 def _row_fast(
-    f2: Any, lo_r: Any, hi_r: Any, r: int, ipar: Any, fpar: Any, cen: Any, k: int, out2: Any
+    flat: Any,
+    off: int,
+    lo_r: Any,
+    hi_r: Any,
+    r: int,
+    ipar: Any,
+    fpar: Any,
+    cen: Any,
+    k: int,
+    out2: Any,
 ) -> None:
-    """Row ``r`` of the partial along the row axis (spec ``k``)."""
-    n, mlo, mhi = f2.shape[1], lo_r.shape[1], hi_r.shape[1]
+    """Row ``r`` (input offset ``off``) of the partial along the row axis (spec ``k``)."""
+    n, mlo, mhi = out2.shape[1], lo_r.shape[1], hi_r.shape[1]
+    x, out = flat[off : off + n], out2[r]
     if n < 3:
-        x, lo, hi, out = f2[r], lo_r[r], hi_r[r], out2[r]
+        lo, hi = lo_r[r], hi_r[r]
         out[0] = _row_point(x, lo, hi, 0, ipar[k], fpar[k], cen[k])
         if n > 1:
             out[n - 1] = _row_point(x, lo, hi, n - 1, ipar[k], fpar[k], cen[k])
         return
-    _row_interior(f2, r, ipar, fpar, cen, k, mlo, out2)
+    _row_interior(x, ipar, fpar, cen, k, mlo, out)
     uni = ipar[k, _UNI] != 0
     if mlo > 0:
         left = lo_r[r, mlo - 1]
         if uni:
-            out2[r, 0] = (f2[r, 1] - left) / fpar[k, _D]
+            out[0] = (x[1] - left) / fpar[k, _D]
         else:
-            out2[r, 0] = (
-                cen[k, 0, mlo] * left + cen[k, 1, mlo] * f2[r, 0] + cen[k, 2, mlo] * f2[r, 1]
-            )
+            out[0] = cen[k, 0, mlo] * left + cen[k, 1, mlo] * x[0] + cen[k, 2, mlo] * x[1]
     elif ipar[k, _EO1]:
-        out2[r, 0] = (f2[r, 1] - f2[r, 0]) / fpar[k, _E0]
+        out[0] = (x[1] - x[0]) / fpar[k, _E0]
     else:
-        out2[r, 0] = fpar[k, _A0] * f2[r, 0] + fpar[k, _B0] * f2[r, 1] + fpar[k, _C0] * f2[r, 2]
+        out[0] = fpar[k, _A0] * x[0] + fpar[k, _B0] * x[1] + fpar[k, _C0] * x[2]
     e = mlo + n - 1
     if mhi > 0:
         right = hi_r[r, 0]
         if uni:
-            out2[r, n - 1] = (right - f2[r, n - 2]) / fpar[k, _D]
+            out[n - 1] = (right - x[n - 2]) / fpar[k, _D]
         else:
-            out2[r, n - 1] = (
-                cen[k, 0, e] * f2[r, n - 2] + cen[k, 1, e] * f2[r, n - 1] + cen[k, 2, e] * right
-            )
+            out[n - 1] = cen[k, 0, e] * x[n - 2] + cen[k, 1, e] * x[n - 1] + cen[k, 2, e] * right
     elif ipar[k, _EO1]:
-        out2[r, n - 1] = (f2[r, n - 1] - f2[r, n - 2]) / fpar[k, _E1]
+        out[n - 1] = (x[n - 1] - x[n - 2]) / fpar[k, _E1]
     else:
-        out2[r, n - 1] = (
-            fpar[k, _A1] * f2[r, n - 3] + fpar[k, _B1] * f2[r, n - 2] + fpar[k, _C1] * f2[r, n - 1]
-        )
+        out[n - 1] = fpar[k, _A1] * x[n - 3] + fpar[k, _B1] * x[n - 2] + fpar[k, _C1] * x[n - 1]
 
 
 def _sweep(
-    f2: Any,
+    flat: Any,
     faces: Any,
     lo_r: Any,
     hi_r: Any,
@@ -265,28 +282,41 @@ def _sweep(
     fpar: Any,
     cen: Any,
     outs: Any,
+    lshape: Any,
+    lstride: Any,
     nblocks: int,
 ) -> None:
-    """The one sweep: every row once, every requested partial per row."""
-    m_rows, n_specs = f2.shape[0], ipar.shape[0]
+    """The one sweep: every row once, every requested partial per row.
+
+    Rows are numbered in C order over the ``lshape`` leading axes; the input row of
+    index ``idx`` starts at ``flat[sum(idx * lstride)]`` (any strides: a strided
+    view is read in place), the output rows are packed.
+    """
+    m_rows, n_specs, nlead = outs[0].shape[0], ipar.shape[0], lshape.shape[0]
     for blk in numba.prange(nblocks):
         r0, r1 = blk * m_rows // nblocks, (blk + 1) * m_rows // nblocks
-        q = np.zeros(n_specs, np.int64)  # position inside the axis's row stride
-        c = np.zeros(n_specs, np.int64)  # index along the axis
-        for k in range(n_specs):
-            if ipar[k, _ISROW] == 0:
-                q[k] = r0 % ipar[k, _S]
-                c[k] = (r0 // ipar[k, _S]) % ipar[k, _N]
+        idx = np.zeros(max(nlead, 1), np.int64)  # odometer over the leading axes
+        rem, off = r0, 0
+        for a in range(nlead - 1, -1, -1):
+            idx[a] = rem % lshape[a]
+            rem //= lshape[a]
+            off += idx[a] * lstride[a]
         for r in range(r0, r1):
             for k in range(n_specs):
                 if ipar[k, _ISROW]:
-                    _row_fast(f2, lo_r, hi_r, r, ipar, fpar, cen, k, outs[k])
-                    continue
-                _outer_fast(f2, faces, r, c[k], ipar, fpar, cen, k, outs[k])
-                q[k] += 1
-                if q[k] == ipar[k, _S]:
-                    q[k] = 0
-                    c[k] = c[k] + 1 if c[k] + 1 < ipar[k, _N] else 0
+                    _row_fast(flat, off, lo_r, hi_r, r, ipar, fpar, cen, k, outs[k])
+                else:
+                    c = idx[ipar[k, _AXIS]]
+                    _outer_fast(flat, off, faces, r, c, ipar, fpar, cen, k, outs[k])
+            a = nlead - 1
+            while a >= 0:
+                idx[a] += 1
+                off += lstride[a]
+                if idx[a] < lshape[a]:
+                    break
+                off -= lshape[a] * lstride[a]
+                idx[a] = 0
+                a -= 1
 
 
 sweep_serial = numba.njit(error_model="numpy", nogil=True)(_sweep)
