@@ -1,13 +1,16 @@
 """The jitted loops of the fused kernel (the contract is in ``_numba.py``).
 
 One function, ``_sweep``, visits every row of the block once and writes that row of
-every requested partial. Rows are split into ``nblocks`` contiguous ranges (a
-``prange`` when compiled with ``parallel=True``); inside a range, each axis's
-position is advanced with counters instead of divisions. The common cases (both
-neighbours inside the block; the ends of a row of 3+ points) are straight-line
-loops over 2-D arrays: calling a jitted function that takes many arrays costs
-~100 ns per call here (reference counting), more than a 128-point row's work. The
-rare cases (a neighbour in a face, a domain edge, tiny rows) go through the
+every requested partial. A row is ``L`` contiguous input values; the input is seen
+as one flat 1-D view plus each leading axis's stride, so a strided block (a view
+into a bigger array, as ``da.from_array`` hands out) is read in place. Rows are
+split into ``nblocks`` contiguous ranges (a ``prange`` when compiled with
+``parallel=True``); inside a range an odometer over the leading axes gives each
+row's input offset and its index along every axis, without divisions. The common
+cases (both neighbours inside the block; the ends of a row of 3+ points) are
+straight-line loops: calling a jitted function that takes many arrays costs ~100 ns
+per call here (reference counting), more than a 128-point row's work. The rare
+cases (a neighbour in a face, a domain edge, rows of 1-2 points) go through the
 general helpers below.
 
 Arithmetic is NumPy's, in NumPy's order: ``fpar`` and ``cen`` hold the
