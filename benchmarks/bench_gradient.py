@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _measure import (  # noqa: E402
     RssSampler,
+    dask_floor,
     environment,
     floor_kernel,
     graph_tasks,
@@ -172,7 +173,9 @@ def _dask_input(ctx: Ctx) -> Any:
     return da.from_array(ctx.f, chunks=ctx.chunks)
 
 
-def _threads(build: Callable[[Any, list, int], Any], compute: bool = False) -> Callable:
+def _threads(
+    build: Callable[[Any, list, int], Any], compute: bool = False, check: bool = True
+) -> Callable:
     def setup(ctx: Ctx, kind: str) -> tuple[Callable[[], Any], dict]:
         import dask
 
@@ -187,7 +190,7 @@ def _threads(build: Callable[[Any, list, int], Any], compute: bool = False) -> C
                 return dask.compute(*g, scheduler="threads", num_workers=2)
             return dask.persist(*g, scheduler="threads", num_workers=2)
 
-        return run, {"tasks": tasks, "check": True}
+        return run, {"tasks": tasks, "check": check}
 
     return setup
 
@@ -233,6 +236,11 @@ CASES = [
     Case("torch.gradient (CPU, 2 threads)", ("uniform", "coords"), _torch, "RSS"),
     Case("xarray differentiate, per axis", ("uniform", "coords"), _xarray),
     Case("**daskgrad, NumPy in memory**", ("uniform", "coords", "uniform h=0.7"), _daskgrad_numpy),
+    Case(
+        "Dask floor: read each chunk once, write 3, threads",
+        ("-",),
+        _threads(lambda x, sp, eo: dask_floor(x), check=False),
+    ),
     Case("dask.array.gradient, threads", ("uniform", "coords"), _threads(_da_gradient)),
     Case(
         "one map_overlap + daskgrad kernel, threads",
@@ -245,6 +253,12 @@ CASES = [
         "dask.array.gradient, LocalCluster 2×1",
         ("uniform", "coords"),
         _cluster(_da_gradient),
+        "RSS",
+    ),
+    Case(
+        "Dask floor: read each chunk once, write 3, LocalCluster 2×1",
+        ("-",),
+        _cluster(lambda x, sp, eo: dask_floor(x)),
         "RSS",
     ),
     Case("**daskgrad, LocalCluster 2×1**", ("uniform", "coords"), _cluster(_dg), "RSS"),
@@ -388,7 +402,7 @@ def _dask_peer(rows: list[Row], r: Row) -> float | None:
     where = "LocalCluster" if "LocalCluster" in r.method else "threads"
     for p in rows:
         if p.method.startswith("dask.array.gradient") and where in p.method:
-            if p.spacing == r.spacing:
+            if p.spacing == r.spacing or (r.spacing == "-" and p.spacing == "uniform"):
                 return p.best
     return None
 

@@ -7,14 +7,15 @@ edge and corner pieces a gradient never reads -- copies it into a new array, run
 the function and trims the result: ~18 tasks per chunk and two full copies of the
 data (see ``benchmarks/RESULTS.md``). Here, per input block:
 
-- one *faces* task per differentiated axis copies the block's first and last
-  plane(s) along that axis (skipped where no neighbour needs them);
+- one *faces* task copies the block's first and last plane(s) along every
+  differentiated axis whose planes a neighbour reads (skipped where none does);
 - one *kernel* task computes every partial derivative of the block in one call,
   reading its neighbours' faces directly (no concatenated halo block, no trim);
 - one ``getitem`` task per output picks that partial out of the kernel's tuple
   (none when a single axis is differentiated).
 
-That is 2k + 1 tasks per chunk for k axes (7 for 3 axes), output chunks equal to
+That is k + 2 tasks per chunk for k > 1 axes (5 for 3 axes; 2 for one axis, where
+the kernel's array is the output), output chunks equal to
 input chunks, and no rechunking at all: chunks of any size work, including size 1.
 A block of size 1 at a non-periodic end with ``edge_order=2`` needs two planes on
 its inner side; they are gathered from as many neighbours as it takes.
@@ -65,12 +66,16 @@ def _gather(chunks: tuple[int, ...], b: int, step: int, need: int, periodic: boo
     return tuple(reversed(got)) if step < 0 else tuple(got)
 
 
-def _faces_task(block: Any, axis: int, n_head: int, n_tail: int, dtype: np.dtype) -> tuple:
-    """Copies of the first ``n_head`` and last ``n_tail`` planes of ``block``."""
-    n = block.shape[axis]
-    head = _take(block, axis, slice(0, n_head)).astype(dtype, copy=True)
-    tail = _take(block, axis, slice(n - n_tail, n)).astype(dtype, copy=True)
-    return head, tail
+def _faces_task(block: Any, wanted: tuple, dtype: np.dtype) -> dict:
+    """``{axis: (head, tail)}``: copies of the first ``n_head`` and last ``n_tail``
+    planes of ``block`` along each wanted ``(axis, n_head, n_tail)``."""
+    out = {}
+    for axis, n_head, n_tail in wanted:
+        n = block.shape[axis]
+        head = _take(block, axis, slice(0, n_head)).astype(dtype, copy=True)
+        tail = _take(block, axis, slice(n - n_tail, n)).astype(dtype, copy=True)
+        out[axis] = head, tail
+    return out
 
 
 def _take(a: Any, axis: int, index: slice) -> Any:
@@ -84,7 +89,8 @@ def _assemble(xp: Any, parts: list, axis: int, side: str) -> Any:
     if not parts:
         return None
     pieces = []
-    for (head, tail), count in parts:
+    for faces, count in parts:
+        head, tail = faces[axis]
         if side == "lo":
             pieces.append(_take(tail, axis, slice(tail.shape[axis] - count, None)))
         else:
@@ -198,7 +204,11 @@ def gradient_chunked(f: Any, plan: Plan) -> tuple[Any, ...]:
                 [axis, _parts(name, idx, axis, lo_src), _parts(name, idx, axis, hi_src), spacing[b]]
             )
         graph[(kname, *idx)] = (
-            _kernel_task, (f.name, *idx), axes_args, plan.dtype, plan.edge_order,
+            _kernel_task,
+            (f.name, *idx),
+            axes_args,
+            plan.dtype,
+            plan.edge_order,
         )
     deps = [f] + [ap.spacing for ap in plan.axes if ap.is_coord and _is_dask(ap.spacing)]
     meta = f._meta.astype(plan.dtype)
@@ -223,12 +233,13 @@ def _parts(name: str, idx: tuple, axis: int, src: Sources) -> list:
     out = []
     for j, count in src:
         nidx = idx[:axis] + (j,) + idx[axis + 1 :]
-        out.append([(f"{name}-faces-{axis}", *nidx), count])
+        out.append([(f"{name}-faces", *nidx), count])
     return out
 
 
 def _faces_layer(f: Any, per_axis: list, name: str, dtype: np.dtype, graph: dict) -> None:
-    """One faces task per (block, axis) whose planes some neighbour reads."""
+    """One faces task per block whose planes, along any axis, some neighbour reads."""
+    wanted_by_axis = []
     for axis, sources, _ in per_axis:
         m = len(sources)
         n_head, n_tail = [0] * m, [0] * m
@@ -237,9 +248,12 @@ def _faces_layer(f: Any, per_axis: list, name: str, dtype: np.dtype, graph: dict
                 n_tail[j] = max(n_tail[j], c)
             for j, c in hi_src:
                 n_head[j] = max(n_head[j], c)
-        for idx in np.ndindex(*f.numblocks):
-            b = idx[axis]
-            if n_head[b] or n_tail[b]:
-                graph[(f"{name}-faces-{axis}", *idx)] = (
-                    _faces_task, (f.name, *idx), axis, n_head[b], n_tail[b], dtype,
-                )
+        wanted_by_axis.append((axis, n_head, n_tail))
+    for idx in np.ndindex(*f.numblocks):
+        wanted = tuple(
+            (axis, n_head[idx[axis]], n_tail[idx[axis]])
+            for axis, n_head, n_tail in wanted_by_axis
+            if n_head[idx[axis]] or n_tail[idx[axis]]
+        )
+        if wanted:
+            graph[(f"{name}-faces", *idx)] = (_faces_task, (f.name, *idx), wanted, dtype)

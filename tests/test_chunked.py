@@ -20,7 +20,8 @@ def _ntasks(arrays) -> int:
 
 @pytest.mark.parametrize("naxes", [1, 2, 3])
 def test_tasks_per_chunk(naxes):
-    """2k + 1 tasks per chunk for k axes (k == 1: the kernel is the output)."""
+    """One faces task, one kernel and k getitems per chunk for k axes (k == 1: the
+    kernel is the output, no getitem)."""
     import dask.array as da
 
     import daskgrad
@@ -29,7 +30,7 @@ def test_tasks_per_chunk(naxes):
     out = daskgrad.gradient(f, axis=tuple(range(naxes)))
     out = out if isinstance(out, tuple) else (out,)
     added = _ntasks(out) - _ntasks([f])
-    per_chunk = 2 * naxes + 1 if naxes > 1 else 2
+    per_chunk = naxes + 2 if naxes > 1 else 2
     assert added == per_chunk * f.npartitions
 
 
@@ -41,7 +42,7 @@ def test_far_fewer_tasks_than_dask_gradient():
     f = da.ones((32, 64, 64), chunks=(8, 16, 16))
     ours = _ntasks(daskgrad.gradient(f)) - _ntasks([f])
     theirs = _ntasks(da.gradient(f)) - _ntasks([f])
-    assert ours / f.npartitions <= 7
+    assert ours / f.npartitions <= 5
     assert theirs > 2 * ours
 
 
@@ -57,8 +58,9 @@ def test_chunks_meta_dtype_preserved():
         assert g.chunks == f.chunks
         assert g.dtype == np.float64
         assert type(g._meta) is np.ndarray and g._meta.dtype == np.float64
-    np.testing.assert_array_equal(g1.compute(), np.gradient(f.compute().astype(float), axis=1,
-                                                            edge_order=2))
+    np.testing.assert_array_equal(
+        g1.compute(), np.gradient(f.compute().astype(float), axis=1, edge_order=2)
+    )
 
 
 def test_deterministic_keys():
@@ -94,8 +96,7 @@ def test_two_outputs_computed_together_share_the_kernel():
         # interior blocks read one plane from each neighbour; ends are one-sided
         ((3, 3), False, 1, [((), ((1, 1),)), (((0, 1),), ())]),
         # a size-1 end block with edge_order 2 reads two planes, across neighbours
-        ((1, 1, 3), False, 2, [((), ((1, 1), (2, 1))), (((0, 1),), ((2, 1),)),
-                               (((1, 1),), ())]),
+        ((1, 1, 3), False, 2, [((), ((1, 1), (2, 1))), (((0, 1),), ((2, 1),)), (((1, 1),), ())]),
         ((4, 1), False, 2, [((), ((1, 1),)), (((0, 2),), ())]),
         # periodic: every block wraps, a single block is its own neighbour
         ((5,), True, 2, [(((0, 1),), ((0, 1),))]),
@@ -140,7 +141,8 @@ def test_period_shorter_than_the_coordinates_is_an_error():
         with pytest.raises(ValueError, match="period: 2.0 is not longer than the span"):
             daskgrad.gradient(f, x, boundary="periodic", period=2.0)
     # lazy coordinates: checked when the coordinate is known, at compute time
-    g = daskgrad.gradient(da.from_array(x**2, chunks=2), da.from_array(x, chunks=2),
-                          boundary="periodic", period=2.0)
+    g = daskgrad.gradient(
+        da.from_array(x**2, chunks=2), da.from_array(x, chunks=2), boundary="periodic", period=2.0
+    )
     with pytest.raises(ValueError, match="period"):
         g.compute()
