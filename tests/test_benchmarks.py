@@ -81,3 +81,20 @@ def test_extra_tables_and_report(bench, tmp_path):
     assert out.read_text().strip() == report.strip()
     assert "| **daskgrad, NumPy in memory** | coords |" in report
     assert "OPENBLAS_CORETYPE" in report
+
+
+@requires_distributed
+def test_cluster_task_stream_runs():
+    """The LocalCluster diagnosis script runs and attributes every daskgrad task kind."""
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        script = importlib.import_module("cluster_task_stream")
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+    results = script.main(["--quick"])
+    wall, rows = results["daskgrad"]
+    assert wall > 0
+    kinds = {kind for kind, action in rows if action == "compute"}
+    assert kinds == {"faces", "kernel", "d0", "d1", "d2"}
+    assert rows[("kernel", "compute")][0] == 8  # one kernel per chunk of (8, 12, 10) in (4, 6, 5)
+    assert {kind for kind, _ in results["Dask floor"][1]} == {"copy_block", "pick"}
