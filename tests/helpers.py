@@ -24,6 +24,7 @@ has_torch, requires_torch = _importorskip("torch")
 has_numba, requires_numba = _importorskip("numba")
 has_distributed, requires_distributed = _importorskip("distributed")
 has_zarr, requires_zarr = _importorskip("zarr")
+has_bokeh, requires_bokeh = _importorskip("bokeh")
 
 
 def _has_gpu() -> bool:
