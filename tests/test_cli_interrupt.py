@@ -17,7 +17,9 @@ pytestmark = [requires_xarray, requires_zarr, requires_distributed, pytest.mark.
 
 
 def test_ctrl_c_exits_130_with_a_resume_hint(tmp_path):
-    src = write_zarr(sample(ntime=16), tmp_path / "in.zarr", {"time": 1, "longitude": 36})
+    # 256 chunks per variable: the signal lands long before the run could finish
+    # (with 16 time steps a fast machine finished between chunk 1 and the signal)
+    src = write_zarr(sample(ntime=128), tmp_path / "in.zarr", {"time": 1, "longitude": 36})
     out = tmp_path / "out.zarr"
     proc = subprocess.Popen(
         [
