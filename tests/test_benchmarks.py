@@ -98,3 +98,18 @@ def test_cluster_task_stream_runs():
     assert kinds == {"faces", "kernel", "d0", "d1", "d2"}
     assert rows[("kernel", "compute")][0] == 8  # one kernel per chunk of (8, 12, 10) in (4, 6, 5)
     assert {kind for kind, _ in results["Dask floor"][1]} == {"copy_block", "pick"}
+
+
+def test_streaming_memory_script_runs():
+    """The streaming-memory script measures both methods at each size."""
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        script = importlib.import_module("streaming_memory")
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+    lines = script.main(["--quick"])
+    assert len(lines) == 2 + 4
+    methods = [line.split(" | ")[0] for line in lines[2:]]
+    assert methods == ["| daskgrad", "| dask.array.gradient"] * 2
+    r = script.measure((4, 6, 6), (2, 3, 3), "daskgrad")
+    assert r["held"] > 0 and r["by_kind"]["kernel"] > 0 and r["peak"] > 0
