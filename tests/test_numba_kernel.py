@@ -353,10 +353,23 @@ def test_parallel_from_worker_threads_does_not_crash(rng):
         _assert_same(got, want)
 
 
-def test_dispatcher_uses_numba_and_returns_fresh_outputs(rng):
+def test_dispatcher_uses_numba_and_returns_fresh_outputs(rng, monkeypatch):
+    nb = _numba()
+    calls = []
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out is not None)
+        return out
+
+    real = nb.try_gradient_block
+    monkeypatch.setattr(nb, "try_gradient_block", spy)
     f = rng.standard_normal((5, 6))
     specs = (AxisSpec(0, 1, h=1.0), AxisSpec(1, 1, h=1.0))
     a = gradient_block(f, specs, f.dtype)
+    assert calls == [True]
+    gradient_block(f.astype(complex), specs, complex)  # declined: the reference runs
+    assert calls == [True, False]
     b = gradient_block(f, specs, f.dtype)
     assert not np.shares_memory(a[0], b[0]) and not np.shares_memory(a[0], a[1])
     assert not np.shares_memory(a[0], f)
@@ -388,6 +401,7 @@ def test_dispatcher_uses_numba_and_returns_fresh_outputs(rng):
 )
 def test_declines_what_it_cannot_match(f, specs, dtype):
     assert not _numba().supports(f, specs, dtype)
+    assert _numba().try_gradient_block(f, specs, dtype) is None
 
 
 def test_size_one_block_needs_faces():

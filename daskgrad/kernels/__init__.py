@@ -44,6 +44,8 @@ def gradient_block(
     array([1. , 1.5, 2.5, 3. ])
     """
     fast = _fast_kernel()
-    if fast is not None and fast.supports(f, specs, dtype):
-        return fast.gradient_block(f, specs, dtype, parallel=parallel)
+    if fast is not None:
+        out = fast.try_gradient_block(f, specs, dtype, parallel=parallel)
+        if out is not None:
+            return out
     return _reference.gradient_block(f, specs, dtype)

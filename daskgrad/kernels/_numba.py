@@ -64,7 +64,7 @@ from ._numba_sweep import (
 )
 from ._spec import AxisSpec, face_len
 
-__all__ = ["gradient_block", "supports"]
+__all__ = ["gradient_block", "supports", "try_gradient_block"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _PARALLEL_MIN_SIZE = 1 << 16  # smaller blocks: thread start-up costs more than it saves
@@ -342,9 +342,28 @@ def gradient_block(
     >>> [g.tolist() for g in gradient_block(f, specs, f.dtype)]
     [[[2.0, 2.0, -1.0], [2.0, 2.0, -1.0]], [[1.0, 2.5, 4.0], [1.0, 1.0, 1.0]]]
     """
+    out = try_gradient_block(f, specs, dtype, parallel=parallel)
+    if out is None:
+        raise ValueError("the numba kernel does not support this block; check supports()")
+    return out
+
+
+def try_gradient_block(
+    f: Any, specs: tuple[AxisSpec, ...], dtype: Any, *, parallel: bool = False
+) -> tuple[Any, ...] | None:
+    """:func:`gradient_block`, or None where it is not supported (one validation
+    pass instead of ``supports`` followed by ``gradient_block``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> try_gradient_block(np.zeros(3, dtype=complex), (AxisSpec(0, 1, h=1.0),), complex)
+    >>> try_gradient_block(np.arange(3.0), (AxisSpec(0, 1, h=1.0),), np.float64)[0]
+    array([1., 1., 1.])
+    """
     params = _plan(f, specs, dtype)
     if params is None:
-        raise ValueError("the numba kernel does not support this block; check supports()")
+        return None
     f, specs, transposed = _c_layout(f, specs)
     m_rows, length, lead = _rows(f, [s.axis for s in specs])
     view = _flat_view(f, lead, length)
