@@ -5,9 +5,11 @@ Usage (from the repository root)::
     python benchmarks/streaming_memory.py                 # 0.5 to 8 GiB, (64, 128, 128)
     python benchmarks/streaming_memory.py --quick         # tiny: the smoke test
 
-The input is generated lazily (``da.random``), all three partials are computed and
-each is summed, on the threaded scheduler (2 threads), so nothing but what the
-scheduler keeps alive is in memory. Reported per method and size: peak traced
+The input is generated lazily (``da.random``) and all three partials are computed on
+the threaded scheduler (2 threads), each either summed (``sum``) or stored chunk by
+chunk into a target that discards what it gets (``store``: ``da.store``, as a write to
+Zarr would be, without the disk), so nothing but what the scheduler keeps alive is
+in memory. Reported per method and size: peak traced
 memory (tracemalloc: NumPy buffers), and, at the moment the scheduler held the most
 bytes, how many MiB of which task kind it held (input blocks, faces, kernel
 tuples, ...), from a ``dask.callbacks.Callback`` that sums ``nbytes`` of the
@@ -67,7 +69,16 @@ def _held_at_peak(run: Any) -> tuple[int, Counter]:
     return best[0], best[1]
 
 
-def measure(shape: tuple[int, ...], chunks: tuple[int, ...], method: str) -> dict:
+class _Discard:
+    """A ``da.store`` target that drops every chunk."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def measure(
+    shape: tuple[int, ...], chunks: tuple[int, ...], method: str, consumer: str = "sum"
+) -> dict:
     import dask
     import dask.array as da
 
@@ -75,6 +86,9 @@ def measure(shape: tuple[int, ...], chunks: tuple[int, ...], method: str) -> dic
     outs = daskgrad.gradient(x) if method == "daskgrad" else da.gradient(x)
 
     def run() -> Any:
+        if consumer == "store":
+            targets = [_Discard() for _ in outs]
+            return da.store(list(outs), targets, lock=False, scheduler="threads", num_workers=2)
         return dask.compute(*[g.sum() for g in outs], scheduler="threads", num_workers=2)
 
     if method == "daskgrad":
@@ -95,20 +109,21 @@ def main(argv: list[str] | None = None) -> list[str]:
     lengths = (4, 8) if args.quick else (256, 1024, 2048, 4096)
     tail = (6, 6) if args.quick else (512, 512)
     lines = [
-        "| method | shape | input | peak (tracemalloc) | peak / chunk "
+        "| method | consumer | shape | input | peak (tracemalloc) | peak / chunk "
         "| held at peak, by task kind (MiB) | wall s |",
-        "|---|---|---:|---:|---:|---|---:|",
+        "|---|---|---|---:|---:|---:|---|---:|",
     ]
-    for n in lengths:
+    for consumer, n in [(c, n) for c in ("sum", "store") for n in lengths]:
         shape = (n, *tail)
         for method in ("daskgrad", "dask.array.gradient"):
-            r = measure(shape, chunks, method)
+            r = measure(shape, chunks, method, consumer)
             kinds = ", ".join(
                 f"{k} {v / 2**20:,.0f}" for k, v in r["by_kind"].most_common() if v >= 2**20
             )
             nbytes = int(np.prod(shape)) * 8
             lines.append(
-                f"| {method} | {shape} | {nbytes / 2**30:.2f} GiB | {r['peak'] / 2**20:,.0f} MiB "
+                f"| {method} | {consumer} | {shape} | {nbytes / 2**30:.2f} GiB "
+                f"| {r['peak'] / 2**20:,.0f} MiB "
                 f"| {r['peak'] / r['chunk']:.1f} | {kinds or '-'} | {r['wall']:.1f} |"
             )
             print(lines[-1], flush=True)

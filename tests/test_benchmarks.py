@@ -108,8 +108,10 @@ def test_streaming_memory_script_runs():
     finally:
         sys.path.remove(str(BENCH_DIR))
     lines = script.main(["--quick"])
-    assert len(lines) == 2 + 4
-    methods = [line.split(" | ")[0] for line in lines[2:]]
-    assert methods == ["| daskgrad", "| dask.array.gradient"] * 2
-    r = script.measure((4, 6, 6), (2, 3, 3), "daskgrad")
-    assert r["held"] > 0 and r["by_kind"]["kernel"] > 0 and r["peak"] > 0
+    assert len(lines) == 2 + 8
+    rows = [line.split(" | ")[:2] for line in lines[2:]]
+    assert [m for m, _ in rows] == ["| daskgrad", "| dask.array.gradient"] * 4
+    assert [c for _, c in rows] == ["sum"] * 4 + ["store"] * 4
+    for consumer in ("sum", "store"):
+        r = script.measure((4, 6, 6), (2, 3, 3), "daskgrad", consumer)
+        assert r["held"] > 0 and r["by_kind"]["kernel"] > 0 and r["peak"] > 0
