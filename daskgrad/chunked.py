@@ -15,7 +15,14 @@ data (see ``benchmarks/RESULTS.md``). Here, per input block:
   (none when a single axis is differentiated).
 
 That is k + 2 tasks per chunk for k > 1 axes (5 for 3 axes; 2 for one axis, where
-the kernel's array is the output), output chunks equal to
+the kernel's array is the output). The price of one faces task per block rather than
+one per (block, axis): a kernel whose neighbour sits on another worker fetches all of
+that neighbour's faces, not just the plane it reads (for (64, 128, 128) blocks, 512
+KiB per neighbour instead of 128-256 KiB; the block itself is 8 MiB). Fewer tasks
+won on the 2-core machine's LocalCluster (uniform spacing: 2.06-2.29x
+dask.array.gradient in two runs, against 1.76-1.98x with 7 tasks per chunk; see
+``benchmarks/RESULTS.md``), and the scheduler's cost grows with tasks at any cluster
+size. Output chunks are equal to
 input chunks, and no rechunking at all: chunks of any size work, including size 1.
 A block of size 1 at a non-periodic end with ``edge_order=2`` needs two planes on
 its inner side; they are gathered from as many neighbours as it takes.
