@@ -16,13 +16,18 @@ pytestmark = [requires_numba, requires_dask, requires_xarray]
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def bench():
+def _script(name):
+    """Import ``benchmarks/<name>.py`` as a module."""
     sys.path.insert(0, str(BENCH_DIR))
     try:
-        yield importlib.import_module("bench_gradient")
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH_DIR))
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _script("bench_gradient")
 
 
 def _ctx(bench):
@@ -86,12 +91,7 @@ def test_extra_tables_and_report(bench, tmp_path):
 @requires_distributed
 def test_cluster_task_stream_runs():
     """The LocalCluster diagnosis script runs and attributes every daskgrad task kind."""
-    sys.path.insert(0, str(BENCH_DIR))
-    try:
-        script = importlib.import_module("cluster_task_stream")
-    finally:
-        sys.path.remove(str(BENCH_DIR))
-    results = script.main(["--quick"])
+    results = _script("cluster_task_stream").main(["--quick"])
     wall, rows = results["daskgrad"]
     assert wall > 0
     kinds = {kind for kind, action in rows if action == "compute"}
@@ -102,11 +102,7 @@ def test_cluster_task_stream_runs():
 
 def test_streaming_memory_script_runs():
     """The streaming-memory script measures both methods at each size."""
-    sys.path.insert(0, str(BENCH_DIR))
-    try:
-        script = importlib.import_module("streaming_memory")
-    finally:
-        sys.path.remove(str(BENCH_DIR))
+    script = _script("streaming_memory")
     lines = script.main(["--quick"])
     assert len(lines) == 2 + 8
     rows = [line.split(" | ")[:2] for line in lines[2:]]
