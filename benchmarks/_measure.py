@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import platform
@@ -17,6 +18,8 @@ import numpy as np
 __all__ = [
     "RssSampler",
     "dask_floor",
+    "task_kind",
+    "wait_released",
     "environment",
     "floor_kernel",
     "graph_tasks",
@@ -115,26 +118,27 @@ def floor_kernel(parallel: bool = True) -> Callable[..., None]:
     return numba.njit(parallel=parallel)(copy_to_all)
 
 
-_BLOCK_COPY: list[Callable[..., None]] = []
+@functools.cache
+def _copy3() -> Callable[..., None]:
+    """A serial numba loop reading a 3-D block once into three outputs (compiled once)."""
+    import numba
+
+    def copy3(b: Any, o0: Any, o1: Any, o2: Any) -> None:
+        for i in range(b.shape[0]):
+            for j in range(b.shape[1]):
+                for k in range(b.shape[2]):
+                    v = b[i, j, k]
+                    o0[i, j, k] = v
+                    o1[i, j, k] = v
+                    o2[i, j, k] = v
+
+    return numba.njit(nogil=True)(copy3)
 
 
 def _copy_block(b: Any) -> tuple[Any, ...]:
     """Three fresh arrays, each a copy of 3-D block ``b`` (read once, serial numba)."""
-    if not _BLOCK_COPY:
-        import numba
-
-        def copy3(b: Any, o0: Any, o1: Any, o2: Any) -> None:
-            for i in range(b.shape[0]):
-                for j in range(b.shape[1]):
-                    for k in range(b.shape[2]):
-                        v = b[i, j, k]
-                        o0[i, j, k] = v
-                        o1[i, j, k] = v
-                        o2[i, j, k] = v
-
-        _BLOCK_COPY.append(numba.njit(nogil=True)(copy3))
     outs = tuple(np.empty(b.shape, b.dtype) for _ in range(3))
-    _BLOCK_COPY[0](b, *outs)
+    _copy3()(b, *outs)
     return outs
 
 
@@ -155,6 +159,21 @@ def dask_floor(x: Any) -> list[Any]:
 
 def _pick(t: tuple, i: int) -> Any:
     return t[i]
+
+
+def task_kind(key: Any) -> str:
+    """A task key's kind: ``faces``/``kernel``/``d0`` for daskgrad's layers, else
+    Dask's ``key_split`` (``standard_normal``, ``getitem``, ...)."""
+    from dask.utils import key_split
+
+    name = key[0] if isinstance(key, tuple) else key
+    return name.split("-", 2)[-1] if name.startswith("daskgrad-") else key_split(name)
+
+
+def wait_released(client: Any, keep: int) -> None:
+    """Wait until the cluster holds at most ``keep`` keys (earlier results released)."""
+    while sum(len(v) for v in client.has_what().values()) > keep:
+        time.sleep(0.01)
 
 
 def environment() -> dict[str, str]:

@@ -40,6 +40,7 @@ from _measure import (  # noqa: E402
     graph_tasks,
     peak_tracemalloc,
     time_it,
+    wait_released,
 )
 from _variants import map_overlap_gradient  # noqa: E402
 
@@ -219,8 +220,7 @@ def _cluster(build: Callable[[Any, list, int], Any]) -> Callable:
             return futs
 
         def settle() -> None:  # the previous run's outputs released (untimed)
-            while sum(len(v) for v in client.has_what().values()) > ctx.nchunks:
-                time.sleep(0.01)
+            wait_released(client, ctx.nchunks)
 
         return run, {"tasks": tasks, "before": settle}
 

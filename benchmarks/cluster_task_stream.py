@@ -25,21 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _measure import dask_floor  # noqa: E402
+from _measure import dask_floor, task_kind, wait_released  # noqa: E402
 
 import daskgrad  # noqa: E402
-
-
-def _kind(key: Any) -> str:
-    from dask.utils import key_split
-
-    name = key[0] if isinstance(key, tuple) else key
-    return name.split("-", 2)[-1] if name.startswith("daskgrad-") else key_split(name)
-
-
-def _settle(client: Any, keep: int) -> None:
-    while sum(len(v) for v in client.has_what().values()) > keep:
-        time.sleep(0.01)
 
 
 def profile(client: Any, build: Any, keep: int, warm: int) -> tuple[float, dict]:
@@ -50,19 +38,19 @@ def profile(client: Any, build: Any, keep: int, warm: int) -> tuple[float, dict]
         futs = client.persist(list(build()))
         wait(futs)
         del futs
-        _settle(client, keep)
+        wait_released(client, keep)
     with get_task_stream(client) as stream:
         t = time.perf_counter()
         futs = client.persist(list(build()))
         wait(futs)
         wall = time.perf_counter() - t
     del futs
-    _settle(client, keep)
+    wait_released(client, keep)
     count: Counter = Counter()
     secs: Counter = Counter()
     for event in stream.data:
         for part in event["startstops"]:
-            k = (_kind(event["key"]), part["action"])
+            k = (task_kind(event["key"]), part["action"])
             count[k] += 1
             secs[k] += part["stop"] - part["start"]
     return wall, {k: (count[k], secs[k]) for k in sorted(count)}

@@ -30,16 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _measure import peak_tracemalloc  # noqa: E402
+from _measure import peak_tracemalloc, task_kind  # noqa: E402
 
 import daskgrad  # noqa: E402
-
-
-def _kind(key: Any) -> str:
-    from dask.utils import key_split
-
-    name = key[0] if isinstance(key, tuple) else key
-    return name.split("-", 2)[-1] if name.startswith("daskgrad-") else key_split(name)
 
 
 def _nbytes(value: Any) -> int:
@@ -59,7 +52,7 @@ def _held_at_peak(run: Any) -> tuple[int, Counter]:
         def _posttask(self, key, result, dsk, state, id):  # noqa: ANN001, ANN202, A002
             by_kind: Counter = Counter()
             for k, v in state["cache"].items():
-                by_kind[_kind(k)] += _nbytes(v)
+                by_kind[task_kind(k)] += _nbytes(v)
             total = sum(by_kind.values())
             if total > best[0]:
                 best[:] = [total, by_kind]

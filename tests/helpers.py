@@ -65,3 +65,15 @@ def raise_if_dask_computes(max_computes: int = 0) -> Iterator[None]:
 
     with dask.config.set(scheduler=_CountingScheduler(max_computes)):
         yield
+
+
+def listening_sockets(pids: list[int]) -> list[tuple[str, int]]:
+    """``(ip, port)`` of every listening inet socket of processes ``pids``."""
+    import psutil
+
+    return [
+        (c.laddr.ip, c.laddr.port)
+        for pid in pids
+        for c in psutil.Process(pid).net_connections("inet")
+        if c.status == psutil.CONN_LISTEN
+    ]

@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import requires_distributed, requires_xarray, requires_zarr
+from tests.helpers import (
+    listening_sockets,
+    requires_distributed,
+    requires_xarray,
+    requires_zarr,
+)
 from tests.test_cli import DIMS, cli_env, data_chunk_files, run_cli, sample, write_zarr
 
 pytestmark = [requires_xarray, requires_zarr, requires_distributed, pytest.mark.slow]
@@ -68,18 +73,6 @@ def _worker_processes(pid: int) -> list:
     ]
 
 
-def _listening_addresses(pids: list[int]) -> list[str]:
-    """IP addresses the scheduler, nannies and workers listen on."""
-    import psutil
-
-    return [
-        c.laddr.ip
-        for pid in pids
-        for c in psutil.Process(pid).net_connections("inet")
-        if c.status == psutil.CONN_LISTEN
-    ]
-
-
 def _assert_equal_stores(a: Path, b: Path) -> None:
     import xarray as xr
 
@@ -97,7 +90,7 @@ def test_killed_worker_is_retried_and_the_run_completes(clean, tmp_path):
         written = _wait_for_chunks(out, proc, 8)
         workers = _worker_processes(proc.pid)
         assert len(workers) == 2, workers
-        listening = _listening_addresses([proc.pid, *(w.pid for w in workers)])
+        listening = [ip for ip, _ in listening_sockets([proc.pid, *(w.pid for w in workers)])]
         os.kill(workers[0].pid, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=180)
     finally:

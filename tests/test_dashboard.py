@@ -7,20 +7,9 @@ import urllib.request
 
 import pytest
 
-from tests.helpers import requires_bokeh, requires_distributed
+from tests.helpers import listening_sockets, requires_bokeh, requires_distributed
 
 pytestmark = [requires_distributed, requires_bokeh, pytest.mark.slow]
-
-
-def _listening(pids: list[int]) -> list[tuple[str, int]]:
-    import psutil
-
-    return [
-        (c.laddr.ip, c.laddr.port)
-        for pid in pids
-        for c in psutil.Process(pid).net_connections("inet")
-        if c.status == psutil.CONN_LISTEN
-    ]
 
 
 def test_dashboard_is_printed_served_and_local_only():
@@ -41,7 +30,7 @@ def test_dashboard_is_printed_served_and_local_only():
             assert b"<html" in response.read(4096).lower()
         port = int(link.split(":")[2].split("/")[0])
         workers = [p.pid for p in psutil.Process(os.getpid()).children(recursive=True)]
-        listening = _listening([os.getpid(), *workers])
+        listening = listening_sockets([os.getpid(), *workers])
         assert len(client.nthreads()) == 1
     assert (("127.0.0.1", port)) in listening, listening
     assert all(ip == "127.0.0.1" for ip, _ in listening), listening
