@@ -14,12 +14,13 @@ NaN on a pole row instead of a silent ``inf`` or a huge finite number.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from ._cf import score as _score
 from ._compat import is_cupy_array, is_dask_array
 
 __all__ = [
@@ -38,38 +39,11 @@ __all__ = [
 
 EARTH_RADIUS = 6371008.8  # mean Earth radius (IUGG), metres
 
-_UNITS = {
-    "lat": {"degrees_north", "degree_north", "degrees_n", "degree_n", "degreesn", "degreen"},
-    "lon": {"degrees_east", "degree_east", "degrees_e", "degree_e", "degreese", "degreee"},
-}
-_NAMES = {
-    "lat": {"lat", "latitude", "nav_lat", "lats", "xlat", "lat_0", "g0_lat_0"},
-    "lon": {"lon", "longitude", "nav_lon", "lons", "xlong", "long", "lon_0", "g0_lon_1"},
-}
-_AXIS = {"lat": "Y", "lon": "X"}
 _STANDARD = {"lat": "latitude", "lon": "longitude"}
-_GENERIC_DEGREES = {"degrees", "degree", "deg"}
 _POLE_TOLERANCE = 1e-9  # degrees
 
 
-def _score(name: Hashable, attrs: Mapping[Any, Any], kind: str) -> int:
-    """How surely a coordinate is latitude (kind "lat") or longitude ("lon"); 0: not."""
-    standard = attrs.get("standard_name")
-    if isinstance(standard, str) and standard:
-        # A coordinate that says what it is (grid_latitude on a rotated grid, say)
-        # is only latitude when it says so.
-        return 4 if standard == _STANDARD[kind] else 0
-    units = str(attrs.get("units", "")).strip().lower()
-    if units in _UNITS[kind]:
-        return 3
-    if attrs.get("axis") == _AXIS[kind] and units in _GENERIC_DEGREES:
-        return 2
-    if str(name).lower() in _NAMES[kind] and units in _GENERIC_DEGREES | {""}:
-        return 1
-    return 0
-
-
-def _find(obj: Any, kind: str) -> Hashable | None:
+def _find(obj: Any, kind: Literal["lat", "lon"]) -> Hashable | None:
     scored = [(_score(n, c.attrs, kind), n in obj.dims, n) for n, c in obj.coords.items()]
     scored = [s for s in scored if s[0] > 0]
     if not scored:

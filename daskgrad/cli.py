@@ -17,7 +17,8 @@ import sys
 import time
 from typing import Any, NoReturn, TextIO
 
-from ._cluster import ClusterOptions, UsageError
+from ._connect import ClusterOptions
+from ._usage import UsageError
 
 __all__ = ["build_parser", "main", "parse_chunks", "parse_period"]
 
@@ -134,7 +135,7 @@ def parse_chunks(text: str | None) -> dict[str, int]:
     >>> parse_chunks("time:1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    daskgrad._cluster.UsageError: --chunks: expected DIM=SIZE[,DIM=SIZE...] ...
+    daskgrad._usage.UsageError: --chunks: expected DIM=SIZE[,DIM=SIZE...] ...
     """
     out: dict[str, int] = {}
     if not text:
@@ -202,27 +203,27 @@ def _check_paths(input_spec: str, output: str) -> None:
 
 def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
     """Open INPUT and build the lazy result; every usage error surfaces here."""
-    from . import io
+    from . import _inputs, _store
 
     user_chunks = parse_chunks(args.chunks)
     periods = parse_period(args.period)
-    probe = io.open_input(args.input)
-    dims = list(dict.fromkeys(io.resolve_dim(probe, d) for d in args.dim))
-    names = io.select_variables(probe, args.var, dims)
-    chunks = {io.resolve_dim(probe, d): c for d, c in user_chunks.items()}
-    split = io.split_stored_chunks(probe, names, chunks)
+    probe = _inputs.open_input(args.input)
+    dims = list(dict.fromkeys(_inputs.resolve_dim(probe, d) for d in args.dim))
+    names = _inputs.select_variables(probe, args.var, dims)
+    chunks = {_inputs.resolve_dim(probe, d): c for d, c in user_chunks.items()}
+    split = _inputs.split_stored_chunks(probe, names, chunks)
     if split:
         print(
             f"note: --chunks splits the stored chunks ({', '.join(split)}), so each is read "
             "more than once; multiples of them read each once",
             file=err,
         )
-    ds = io.open_input(args.input, chunks=io.chunk_plan(probe, names, chunks))[names]
+    ds = _inputs.open_input(args.input, chunks=_inputs.chunk_plan(probe, names, chunks))[names]
     kwargs: dict[str, Any] = {"edge_order": args.edge_order, "geographic": args.geographic}
     if args.periodic:
-        kwargs["boundary"] = {io.resolve_dim(probe, d): "periodic" for d in args.periodic}
+        kwargs["boundary"] = {_inputs.resolve_dim(probe, d): "periodic" for d in args.periodic}
     if periods:
-        kwargs["period"] = {io.resolve_dim(probe, d): v for d, v in periods.items()}
+        kwargs["period"] = {_inputs.resolve_dim(probe, d): v for d, v in periods.items()}
     if args.datetime_unit:
         kwargs["datetime_unit"] = args.datetime_unit
     import daskgrad.xarray  # noqa: F401  (registers the `grad` accessor)
@@ -242,7 +243,7 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
         "period": kwargs.get("period", {}),
         "datetime_unit": args.datetime_unit,
         "chunks": {
-            str(d): io.zarr_chunks(c) for d, c in zip(first.dims, first.chunks, strict=True)
+            str(d): _store.zarr_chunks(c) for d, c in zip(first.dims, first.chunks, strict=True)
         },
     }
     return result, arguments
@@ -250,19 +251,19 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
 
 def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, Any]) -> bool:
     """Validate OUTPUT against the mode; return whether the run resumes."""
-    from . import io
+    from . import _store
 
     _check_paths(args.input, output)
     if args.overwrite:
-        io.check_removable(output)
-    if args.overwrite or not io.output_exists(output):
+        _store.check_removable(output)
+    if args.overwrite or not _store.output_exists(output):
         return False
     if not args.resume:
         raise UsageError(
             f"{output} exists; pass --overwrite to replace it, or --resume to "
             "finish an interrupted run"
         )
-    recorded = io.read_arguments(output)
+    recorded = _store.read_arguments(output)
     if recorded is None:
         raise UsageError(
             f"{output} was not made (or not fully started) by daskgrad; cannot "
@@ -289,24 +290,25 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
     Everything that can be checked without a cluster (arguments, INPUT, OUTPUT) is
     checked before one is started.
     """
-    from . import io
-    from ._cluster import connect, pending_blocks, stream_to_zarr
+    from . import _store
+    from ._connect import connect
     from ._progress import Progress
+    from ._stream import stream_to_zarr
 
     cluster = _cluster_options(args)
     result, arguments = _build(args, err)
     output = _local(args.output)
     resume = _check_output(args, output, arguments)
     history = _history(argv, result.attrs.get("history"))
-    result = io.prepare_result(result, {} if resume else io.output_attrs(result, history))
+    result = _store.prepare_result(result, {} if resume else _store.output_attrs(result, history))
     if resume:
-        io.check_layout(result, output)
-        io.remove_partial_files(output)
+        _store.check_layout(result, output)
+        _store.remove_partial_files(output)
     with connect(cluster, err) as client:
         if not resume:
-            io.remove_output(output)
-            io.init_output(result, output, arguments, overwrite=args.overwrite)
-        blocks, total = pending_blocks(result, output, resume)
+            _store.remove_output(output)
+            _store.init_output(result, output, arguments, overwrite=args.overwrite)
+        blocks, total = _store.pending_blocks(result, output, resume)
         progress = Progress(
             total, done=total - len(blocks), enabled=not args.no_progress, stream=err
         )
@@ -316,7 +318,7 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
         progress.close()
         seconds = time.monotonic() - start
     if resume:
-        io.update_attrs(output, history=_history(argv, io.read_attr(output, "history")))
+        _store.update_attrs(output, history=_history(argv, _store.read_attr(output, "history")))
     print(
         f"wrote {len(blocks)} of {total} chunks ({', '.join(map(str, result.data_vars))}) "
         f"to {output} in {seconds:.1f} s",
@@ -331,14 +333,14 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     The demo owns ``DIR/sample.zarr``, ``DIR/gradient.zarr`` and ``DIR/gradient.png``
     and replaces them when run again.
     """
-    from . import io
+    from . import _store
     from .datasets import climate
 
     os.makedirs(args.output_dir, exist_ok=True)
     sample = os.path.join(args.output_dir, "sample.zarr")
     output = os.path.join(args.output_dir, "gradient.zarr")
     png = os.path.join(args.output_dir, "gradient.png")
-    io.remove_output(sample)
+    _store.remove_output(sample)
     climate(ntime=8).chunk({"time": 1}).to_zarr(sample, mode="w-", zarr_format=2, consolidated=True)
     argv = [
         "gradient",
@@ -358,7 +360,9 @@ def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.no_progress:
         argv.append("--no-progress")
     status = run_gradient(build_parser().parse_args(argv), argv, out, err)
-    io.write_magnitude_png(output, png)
+    from ._png import write_magnitude_png
+
+    write_magnitude_png(output, png)
     print(
         f"sample input:   {os.path.abspath(sample)}\n"
         f"gradient (Zarr): {os.path.abspath(output)}\n"

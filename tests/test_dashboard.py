@@ -17,7 +17,7 @@ def test_dashboard_is_printed_served_and_local_only():
 
     import psutil
 
-    from daskgrad._cluster import ClusterOptions, connect
+    from daskgrad._connect import ClusterOptions, connect
 
     log = io.StringIO()
     opts = ClusterOptions(workers=1, threads_per_worker=1, dashboard=True)
@@ -41,7 +41,7 @@ def test_no_dashboard_serves_no_dashboard():
     metrics only, still on 127.0.0.1) answers 404 for the dashboard's page."""
     import urllib.error
 
-    from daskgrad._cluster import ClusterOptions, connect
+    from daskgrad._connect import ClusterOptions, connect
 
     log = io.StringIO()
     opts = ClusterOptions(workers=1, threads_per_worker=1, dashboard=False)

@@ -24,10 +24,10 @@ def _grid(**attrs):
 
 
 @pytest.mark.parametrize(
-    "attrs", [{"units": "degrees_north"}, {"standard_name": "latitude"}, {"axis": "Y"}]
+    "attrs", [{"units": "degrees_north"}, {"standard_name": "latitude"}, {"axis": "Y", "units": "degrees"}]
 )
 def test_resolve_dim_by_cf_metadata(attrs):
-    from daskgrad.io import resolve_dim
+    from daskgrad._inputs import resolve_dim
 
     ds = _grid(**attrs)
     assert resolve_dim(ds, "lat") == "lat_c"
@@ -35,16 +35,16 @@ def test_resolve_dim_by_cf_metadata(attrs):
 
 
 def test_resolve_dim_unknown_lists_the_dims():
-    from daskgrad._cluster import UsageError
-    from daskgrad.io import resolve_dim
+    from daskgrad._usage import UsageError
+    from daskgrad._inputs import resolve_dim
 
     with pytest.raises(UsageError, match="unknown dim 'lat': the input's dims are time, lat_c, x"):
         resolve_dim(_grid(), "lat")
 
 
 def test_select_variables():
-    from daskgrad._cluster import UsageError
-    from daskgrad.io import select_variables
+    from daskgrad._usage import UsageError
+    from daskgrad._inputs import select_variables
 
     ds = _grid().assign(s=("x", np.ones(4)), when=("x", np.arange(4).astype("M8[D]")))
     assert select_variables(ds, None, ["lat_c", "x"]) == ["t"]
@@ -57,7 +57,7 @@ def test_select_variables():
 
 
 def test_parse_chunks_and_period():
-    from daskgrad._cluster import UsageError
+    from daskgrad._usage import UsageError
     from daskgrad.cli import parse_chunks, parse_period
 
     assert parse_chunks(None) == {}
@@ -69,7 +69,7 @@ def test_parse_chunks_and_period():
 
 
 def test_open_input_keeps_stored_chunks(tmp_path):
-    from daskgrad.io import chunk_plan, open_input
+    from daskgrad._inputs import chunk_plan, open_input
 
     path = tmp_path / "in.zarr"
     _grid().to_zarr(path, zarr_format=2, consolidated=True, encoding={"t": {"chunks": (1, 3, 2)}})
@@ -85,7 +85,7 @@ def test_zarr_chunks_and_stale_encoding_dropped(tmp_path):
     """xarray#5286: a rechunked variable with the input's encoding["chunks"] fails to_zarr."""
     import xarray as xr
 
-    from daskgrad.io import prepare_result
+    from daskgrad._store import prepare_result
 
     path = tmp_path / "in.zarr"
     _grid().to_zarr(path, zarr_format=2, consolidated=True, encoding={"t": {"chunks": (1, 3, 2)}})
@@ -104,8 +104,8 @@ def test_chunk_keys_and_partial_files(tmp_path):
     import xarray as xr
     import zarr
 
-    from daskgrad._cluster import existing_chunk_keys
-    from daskgrad.io import init_output, read_arguments, remove_partial_files
+    from daskgrad._store import existing_chunk_keys
+    from daskgrad._store import init_output, read_arguments, remove_partial_files
 
     out = tmp_path / "o.zarr"
     ds = xr.Dataset({"g": (("y", "x"), np.zeros((4, 4)))}).chunk(2)

@@ -1,40 +1,23 @@
-"""Where the ``daskgrad`` command runs, and how it streams its output there.
+"""Where the ``daskgrad`` command runs.
 
 :func:`connect` starts an embedded :class:`distributed.LocalCluster` whose scheduler,
 workers and dashboard listen on 127.0.0.1 only, or joins an existing cluster with
 ``--scheduler ADDRESS`` (dask-jobqueue, Kubernetes, Coiled: anything with a scheduler
 address), with TLS when the address starts with ``tls://``.
-:func:`stream_to_zarr` then sends the output's blocks to it in bounded batches, each
-task writing its block into its own Zarr chunk (:func:`write_block`);
-:func:`pending_blocks` lists the blocks still missing for ``--resume``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-import numpy as np
-
 from ._compat import module_available
+from ._usage import UsageError
 
-__all__ = [
-    "ClusterOptions",
-    "UsageError",
-    "connect",
-    "pending_blocks",
-    "stream_to_zarr",
-    "write_block",
-]
-
-
-class UsageError(ValueError):
-    """A bad command line or input: the command exits with status 2 and one line."""
+__all__ = ["ClusterOptions", "connect"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +31,7 @@ class ClusterOptions:
     >>> ClusterOptions(workers=0).check()
     Traceback (most recent call last):
     ...
-    daskgrad._cluster.UsageError: --workers must be at least 1, got 0
+    daskgrad._usage.UsageError: --workers must be at least 1, got 0
     """
 
     scheduler: str | None = None
@@ -216,114 +199,3 @@ def connect(opts: ClusterOptions, log: TextIO) -> Iterator[Any]:
         print(f"cluster: {len(client.nthreads())} workers, {nthreads} threads", file=log)
         yield client
 
-
-def existing_chunk_keys(path: str, name: str) -> tuple[set[str], Any]:
-    """The chunk keys present in OUTPUT's array ``name``, and the array itself."""
-    import zarr
-    from zarr.core.sync import sync
-
-    array = zarr.open_group(path, mode="r")[name]
-    store = array.store_path.store
-    prefix = array.store_path.path.rstrip("/") + "/"
-
-    async def listing() -> list[str]:
-        return [key async for key in store.list_prefix(prefix)]
-
-    return {k[len(prefix) :] for k in sync(listing())}, array
-
-
-@functools.lru_cache(maxsize=64)
-def _output_array(path: str, name: str, run: str) -> Any:
-    import zarr
-
-    return zarr.open_array(path, path=name, mode="r+", config={"write_empty_chunks": True})
-
-
-def write_block(
-    block: np.ndarray, path: str, name: str, region: tuple[slice, ...], run: str = ""
-) -> int:
-    """Write one computed block into its Zarr chunk of OUTPUT (runs on a worker).
-
-    ``run`` identifies the run, so a worker reopens the array for each new run.
-    Returns the number of bytes written (uncompressed).
-    """
-    _output_array(path, name, run)[region] = block
-    return int(block.nbytes)
-
-
-def _blocks_of(name: str, data: Any, done: set[str], encode: Any) -> list[tuple]:
-    starts = [np.concatenate([[0], np.cumsum(c)]) for c in data.chunks]
-    out = []
-    for idx in np.ndindex(*data.numblocks):
-        if done and encode(idx) in done:
-            continue
-        region = tuple(slice(int(s[i]), int(s[i + 1])) for s, i in zip(starts, idx, strict=True))
-        out.append((idx, name, (data.name, *idx), region))
-    return out
-
-
-def pending_blocks(result: Any, path: str, resume: bool) -> tuple[list[tuple], int]:
-    """Blocks still to write (all, or with ``resume`` those whose chunk is missing).
-
-    Returns ``(blocks, total)``: each block is ``(index, name, dask key, region)``,
-    ordered by block index so that the variables of one block are computed together;
-    ``total`` counts every chunk of the output.
-    """
-    blocks, total = [], 0
-    for name, var in result.data_vars.items():
-        done, array = existing_chunk_keys(path, str(name)) if resume else (set(), None)
-        encode = array.metadata.encode_chunk_key if array is not None else None
-        blocks += _blocks_of(str(name), var.data, done, encode)
-        total += int(np.prod(var.data.numblocks))
-    blocks.sort(key=lambda b: b[0])
-    return blocks, total
-
-
-def stream_to_zarr(
-    client: Any, result: Any, path: str, blocks: list[tuple], progress: Any, batch_size: int
-) -> None:
-    """Compute ``blocks`` of ``result`` on ``client`` and write each into its chunk of ``path``.
-
-    Blocks go to the cluster in batches of ``batch_size``, at most two batches in
-    flight: memory is bounded by the batch (chunk size × workers), not by the
-    dataset. A batch shares its halo reads; a worker that dies is replaced and its
-    tasks are recomputed by distributed (a rewritten chunk has the same bytes).
-    """
-    from dask._task_spec import Task, TaskRef
-    from dask.base import collections_to_expr, tokenize
-    from dask.optimization import cull
-    from distributed import as_completed
-
-    arrays = [var.data for var in result.data_vars.values()]
-    itemsize = {str(k): np.dtype(v.dtype).itemsize for k, v in result.data_vars.items()}
-    graph = dict(collections_to_expr(arrays, optimize_graph=True).__dask_graph__())
-    run = "daskgrad-write-" + tokenize(path, [a.name for a in arrays], time.time())
-    batches = iter([blocks[i : i + batch_size] for i in range(0, len(blocks), batch_size)])
-    pending = as_completed()
-
-    def submit_next() -> int:
-        batch = next(batches, None)
-        if batch is None:
-            return 0
-        sub, _ = cull(graph, [key for _, _, key, _ in batch])
-        keys = []
-        for idx, name, key, region in batch:
-            wkey = (f"{run}-{name}", *idx)
-            sub[wkey] = Task(wkey, write_block, TaskRef(key), path, name, region, run)
-            keys.append(wkey)
-        pending.update(client.get(sub, keys, sync=False))
-        return len(batch)
-
-    nbytes = {
-        wkey: int(np.prod([r.stop - r.start for r in region])) * itemsize[name]
-        for idx, name, _, region in blocks
-        for wkey in [(f"{run}-{name}", *idx)]
-    }
-    outstanding = submit_next() + submit_next()
-    for future in pending:
-        if future.status != "finished":
-            future.result()  # raises the task's error
-        progress.advance(1, nbytes.pop(future.key))
-        outstanding -= 1
-        if outstanding <= batch_size:
-            outstanding += submit_next()
