@@ -1,0 +1,170 @@
+"""The ``daskgrad`` command line: the parser, its flags in one table, and value parsers."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any, NoReturn
+
+from ._usage import UsageError
+
+__all__ = ["build_parser", "parse_chunks", "parse_period"]
+
+
+_EPILOG_GRADIENT = """\
+examples:
+  daskgrad gradient era5.zarr grad.zarr --dim latitude --dim longitude --geographic \\
+      --var t2m --chunks time=24 --workers 2 --memory-limit 2GiB
+  daskgrad gradient 'data/*.nc' grad.zarr --dim x --dim y --edge-order 2
+  daskgrad gradient era5.zarr grad.zarr ... --resume      # finish an interrupted run
+  daskgrad gradient big.zarr out.zarr --dim x --scheduler tls://sched:8786 \\
+      --tls-ca ca.pem --tls-cert cert.pem --tls-key key.pem
+
+OUTPUT holds one variable d{var}_d{dim} per variable and dim, chunked like the
+computation; INPUT is only ever read. With --scheduler, INPUT and OUTPUT must be
+paths or URLs the workers can reach.
+"""
+
+
+_DEMO_HELP = "sample dataset -> geographic gradient on a LocalCluster -> Zarr + PNG map"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as every usage error
+        self.exit(2, f"daskgrad: error: {message} (see {self.prog} --help)\n")
+
+
+_STORE = {"action": "store_true"}
+
+
+_REPEAT = {"action": "append"}
+
+
+# flags of `daskgrad gradient`, in --help order: (flags, argparse keywords, help)
+_GRADIENT_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
+    (("input",), {"metavar": "INPUT"}, "Zarr store, NetCDF file, or a quoted glob of NetCDF files"),
+    (("output",), {"metavar": "OUTPUT"}, "Zarr store to create"),
+    (
+        ("--dim",),
+        {**_REPEAT, "required": True, "metavar": "DIM"},
+        "dim to differentiate along (repeat); lat/lon/time find CF-tagged dims too",
+    ),
+    (
+        ("--var",),
+        {**_REPEAT, "metavar": "NAME"},
+        "variable to differentiate (repeat; default: every numeric one with all --dim)",
+    ),
+    (
+        ("--edge-order",),
+        {"type": int, "choices": (1, 2), "default": 1},
+        "order of the one-sided differences at the edges (default 1)",
+    ),
+    (("--geographic",), _STORE, "lat/lon in degrees: derivatives per metre on the sphere"),
+    (("--periodic",), {**_REPEAT, "metavar": "DIM"}, "wrap around DIM (repeat)"),
+    (("--period",), {**_REPEAT, "metavar": "DIM=LENGTH"}, "a periodic dim's period, e.g. lon=360"),
+    (("--datetime-unit",), {"metavar": "UNIT"}, "unit of a datetime dim's spacing, e.g. s or h"),
+    (("--chunks",), {"metavar": "DIM=SIZE,..."}, "computation chunks, e.g. time=1,lat=256"),
+    (("--overwrite",), _STORE, "replace an existing OUTPUT (a Zarr store)"),
+    (("--resume",), _STORE, "finish an interrupted run: compute only chunks missing in OUTPUT"),
+    (("--no-progress",), _STORE, "no progress bar"),
+]
+
+
+_CLUSTER_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
+    (("--scheduler",), {"metavar": "ADDRESS"}, "join a cluster: tcp://host:8786, tls://..."),
+    (("--tls-ca",), {"metavar": "FILE"}, "CA certificate (tls:// scheduler)"),
+    (("--tls-cert",), {"metavar": "FILE"}, "client certificate (tls:// scheduler)"),
+    (("--tls-key",), {"metavar": "FILE"}, "client private key (tls:// scheduler)"),
+    (("--workers",), {"type": int, "metavar": "N"}, "local worker processes"),
+    (("--threads-per-worker",), {"type": int, "metavar": "T"}, "threads per local worker"),
+    (("--memory-limit",), {"metavar": "SIZE"}, "memory per local worker, e.g. 2GiB"),
+    (("--no-dashboard",), _STORE, "no dashboard (it listens on 127.0.0.1 only)"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``daskgrad`` command.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["gradient", "in.zarr", "out.zarr", "--dim", "x"])
+    >>> args.dim, args.edge_order, args.resume
+    (['x'], 1, False)
+    """
+    parser = _Parser(
+        prog="daskgrad", description="numpy.gradient on Zarr/NetCDF datasets of any size, on Dask."
+    )
+    parser.add_argument("--traceback", action="store_true", help="show tracebacks of failures")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = sub.add_parser("demo", help=_DEMO_HELP, description=_DEMO_HELP + ".")
+    demo.add_argument(
+        "--output-dir", default="daskgrad-demo", metavar="DIR", help="(default: ./daskgrad-demo)"
+    )
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = sub.add_parser(
+        "gradient",
+        help="differentiate a Zarr/NetCDF dataset into a Zarr store",
+        description="Partial derivatives d{var}_d{dim} of INPUT's variables, written to the\n"
+        "Zarr store OUTPUT chunk by chunk.",
+        epilog=_EPILOG_GRADIENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = g.add_mutually_exclusive_group()
+    for flags, kwargs, text in _GRADIENT_ARGS:
+        (mode if flags[0] in ("--overwrite", "--resume") else g).add_argument(
+            *flags, help=text, **kwargs
+        )
+    cluster = g.add_argument_group("cluster (default: a LocalCluster on 127.0.0.1)")
+    for flags, kwargs, text in _CLUSTER_ARGS:
+        cluster.add_argument(*flags, help=text, **kwargs)
+    return parser
+
+
+def parse_chunks(text: str | None) -> dict[str, int]:
+    """Parse ``--chunks``: ``"time=1,lat=256"`` → ``{"time": 1, "lat": 256}`` (-1: whole dim).
+
+    Examples
+    --------
+    >>> parse_chunks("time=1, lat=256,lon=-1")
+    {'time': 1, 'lat': 256, 'lon': -1}
+    >>> parse_chunks("time:1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    daskgrad._usage.UsageError: --chunks: expected DIM=SIZE[,DIM=SIZE...] ...
+    """
+    out: dict[str, int] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        name, sep, size = item.strip().partition("=")
+        try:
+            value = int(size)
+        except ValueError:
+            value = 0
+        if not sep or not name.strip() or (value < 1 and value != -1) or name in out:
+            raise UsageError(
+                "--chunks: expected DIM=SIZE[,DIM=SIZE...] (e.g. time=1,lat=256), got " + repr(text)
+            )
+        out[name.strip()] = value
+    return out
+
+
+def parse_period(items: list[str] | None) -> dict[str, float]:
+    """Parse ``--period lon=360`` items into ``{"lon": 360.0}``.
+
+    Examples
+    --------
+    >>> parse_period(["lon=360", "x=6.5"])
+    {'lon': 360.0, 'x': 6.5}
+    """
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name or not math.isfinite(number) or number <= 0:
+            raise UsageError(f"--period: expected DIM=LENGTH (e.g. lon=360), got {item!r}")
+        out[name.strip()] = number
+    return out
