@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from typing import Any, NoReturn
 
 from ._usage import UsageError
 
-__all__ = ["build_parser", "parse_chunks", "parse_period"]
+__all__ = ["build_parser", "parse_chunks", "parse_period", "parse_storage_options"]
 
 
 _EPILOG_GRADIENT = """\
@@ -64,6 +65,11 @@ _GRADIENT_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
     (("--period",), {**_REPEAT, "metavar": "DIM=LENGTH"}, "a periodic dim's period, e.g. lon=360"),
     (("--datetime-unit",), {"metavar": "UNIT"}, "unit of a datetime dim's spacing, e.g. s or h"),
     (("--chunks",), {"metavar": "DIM=SIZE,..."}, "computation chunks, e.g. time=1,lat=256"),
+    (
+        ("--storage-options",),
+        {"type": lambda text: parse_storage_options(text), "default": {}, "metavar": "JSON"},
+        "fsspec options (a JSON object) for INPUT and OUTPUT URLs; never stored in OUTPUT",
+    ),
     (("--overwrite",), _STORE, "replace an existing OUTPUT (a Zarr store)"),
     (("--resume",), _STORE, "finish an interrupted run: compute only chunks missing in OUTPUT"),
     (("--no-progress",), _STORE, "no progress bar"),
@@ -168,3 +174,26 @@ def parse_period(items: list[str] | None) -> dict[str, float]:
             raise UsageError(f"--period: expected DIM=LENGTH (e.g. lon=360), got {item!r}")
         out[name.strip()] = number
     return out
+
+
+def parse_storage_options(text: str) -> dict[str, Any]:
+    """Parse ``--storage-options``: a JSON object of fsspec options (``{}`` for none).
+
+    Examples
+    --------
+    >>> parse_storage_options('{"anon": true, "client_kwargs": {"region_name": "eu-west-1"}}')
+    {'anon': True, 'client_kwargs': {'region_name': 'eu-west-1'}}
+    >>> parse_storage_options("anon=true")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a JSON object ..., got 'anon=true'
+    """
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object such as {{}} or {{KEY: VALUE, ...}}, got {text!r}"
+        )
+    return value
