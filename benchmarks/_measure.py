@@ -98,10 +98,17 @@ class RssSampler:
 
 
 def graph_tasks(arrays: Any) -> int:
-    """Number of tasks in the merged graph of some Dask arrays (not optimized)."""
+    """Number of tasks in the merged graph of some Dask arrays (not optimized).
+
+    In dask's array-expression mode each array's graph is a plain dict holding the
+    whole graph, so the keys are united (``HighLevelGraph.merge`` would count the
+    shared tasks once per array)."""
     from dask.highlevelgraph import HighLevelGraph
 
-    return len(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
+    graphs = [a.__dask_graph__() for a in arrays]
+    if all(isinstance(g, HighLevelGraph) for g in graphs):
+        return len(HighLevelGraph.merge(*graphs))
+    return len(set().union(*(dict(g) for g in graphs)))
 
 
 def floor_kernel(parallel: bool = True) -> Callable[..., None]:

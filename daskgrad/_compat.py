@@ -1,20 +1,33 @@
-"""Backend detection without importing backends (array-api-compat style).
+"""Backend detection without importing backends (array-api-compat style), and the
+one place that turns a task graph into a Dask array.
 
-Nothing here imports dask or cupy: a type check looks the module up in
-``sys.modules`` and answers ``False`` when it was never imported, which is
+Nothing here imports dask or cupy at import time: a type check looks the module up
+in ``sys.modules`` and answers ``False`` when it was never imported, which is
 always right (an object of a module that was never imported cannot exist).
+
+:func:`array_from_graph` works in both of Dask's array modes: the classic
+``HighLevelGraph`` arrays and the array-expression mode
+(``DASK_ARRAY__QUERY_PLANNING=True``, ``dask.array.array_expr_enabled()``). The
+latter has no public constructor from a graph that keeps the inputs as
+expressions, so it subclasses the private ``dask.array._array_expr._expr.ArrayExpr``
+here and nowhere else (``tests/test_array_expr.py`` checks the private names it
+relies on).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "array_from_graph",
     "array_namespace",
+    "dask_array_expr_enabled",
     "is_cupy_array",
     "is_dask_array",
     "is_torch_tensor",
@@ -100,3 +113,117 @@ def array_namespace(*arrays: Any) -> Any:
             if get_ns is not None:
                 return get_ns()
     return np
+
+
+def dask_array_expr_enabled() -> bool:
+    """Whether ``dask.array`` runs in array-expression mode (imports ``dask.array``).
+
+    Examples
+    --------
+    >>> dask_array_expr_enabled() in (True, False)
+    True
+    """
+    import dask.array as da
+
+    enabled = getattr(da, "array_expr_enabled", None)
+    return bool(enabled()) if enabled is not None else False
+
+
+GraphBuilder = Callable[[str, str, list[str]], dict]
+
+
+def array_from_graph(
+    build: GraphBuilder,
+    dependencies: Sequence[Any],
+    *,
+    name: str,
+    token: str,
+    chunks: tuple[tuple[int, ...], ...],
+    meta: Any,
+) -> Any:
+    """A Dask array whose blocks are the keys ``(name, *index)`` of a task graph.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(name, token, dependency_names) -> dict``: the tasks this array adds
+        (its output keys ``(name, *index)`` and any internal keys, which should be
+        named after ``token``), referring to the blocks of ``dependencies`` as
+        ``(dependency_names[i], *index)``. It is called once in classic mode and,
+        in array-expression mode, whenever the graph is materialised, with the
+        names the dependencies have then (optimisation may rename them).
+    dependencies : sequence of dask arrays
+        The arrays whose keys the tasks refer to.
+    name : str
+        The output name, with ``{token}`` where the token goes (e.g.
+        ``"daskgrad-{token}-kernel"``).
+    token : str
+        A deterministic token of the computation. In array-expression mode the
+        token used is derived from it and from the dependencies' names.
+    chunks : tuple of tuples of int
+        The output chunks.
+    meta : array
+        An empty array of the output's block type and dtype.
+
+    Returns
+    -------
+    dask.array.Array
+        Of the active mode's ``Array`` type.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> x = da.arange(4, chunks=2)
+    >>> def build(name, token, deps):
+    ...     return {(name, i): (np.negative, (deps[0], i)) for i in range(2)}
+    >>> y = array_from_graph(build, [x], name="neg-{token}", token="t", chunks=x.chunks,
+    ...                      meta=np.empty((0,), x.dtype))
+    >>> y.compute()
+    array([ 0, -1, -2, -3])
+    """
+    if dask_array_expr_enabled():
+        from dask._collections import new_collection
+
+        expr = _graph_expr_type()(build, name, token, chunks, meta, *dependencies)
+        return new_collection(expr)
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
+
+    out = name.format(token=token)
+    layer = build(out, token, [d.name for d in dependencies])
+    hlg = HighLevelGraph.from_collections(out, layer, dependencies=list(dependencies))
+    return da.Array(hlg, out, chunks=chunks, dtype=meta.dtype, meta=meta)
+
+
+@functools.cache
+def _graph_expr_type() -> type:
+    """The array-expression class of :func:`array_from_graph` (private Dask API)."""
+    from dask.array._array_expr._expr import ArrayExpr
+    from dask.base import tokenize
+
+    class DaskgradGraph(ArrayExpr):
+        """Tasks from a builder; the operands after ``meta`` are the dependencies."""
+
+        _parameters = ["build", "template", "token", "chunks", "meta"]
+
+        @functools.cached_property
+        def _graph_token(self) -> str:
+            deps = [d._name for d in self.dependencies()]
+            return tokenize(self.operand("token"), deps)
+
+        @functools.cached_property
+        def _name(self) -> str:
+            return self.operand("template").format(token=self._graph_token)
+
+        def __dask_tokenize__(self) -> str:
+            return self._name
+
+        @functools.cached_property
+        def _meta(self) -> Any:
+            return self.operand("meta")
+
+        def _layer(self) -> dict:
+            deps = [d._name for d in self.dependencies()]
+            return self.operand("build")(self._name, self._graph_token, deps)
+
+    return DaskgradGraph

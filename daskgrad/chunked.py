@@ -35,12 +35,13 @@ uniform-spacing decision), and each kernel slices its segment out of that.
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any
 
 import numpy as np
 
-from ._compat import array_namespace
+from ._compat import array_from_graph, array_namespace
 from ._plan import AxisPlan, Plan
 from ._spacing import axis_spacing
 from .kernels import AxisSpec, gradient_block
@@ -51,13 +52,23 @@ Sources = tuple[tuple[int, int], ...]  # ((neighbour block index, planes), ...),
 
 
 def _face_sources(chunks: tuple[int, ...], periodic: bool, edge_order: int) -> list:
-    """For each block along an axis: where its ``lo`` and ``hi`` planes come from."""
+    """For each block along an axis: where its ``lo`` and ``hi`` planes come from.
+
+    Empty blocks (zero-length chunks) read nothing and are never read from; the
+    ends of a non-periodic axis are its first and last non-empty blocks.
+    """
     m, out = len(chunks), []
+    full = [b for b in range(m) if chunks[b]]
+    first, last = (full[0], full[-1]) if full else (0, -1)
     for b in range(m):
+        if not chunks[b]:
+            out.append(((), ()))
+            continue
         n_lo = n_hi = 1
         if not periodic:
-            n_lo = 0 if b == 0 else (2 if edge_order == 2 and b == m - 1 and chunks[b] == 1 else 1)
-            n_hi = 0 if b == m - 1 else (2 if edge_order == 2 and b == 0 and chunks[b] == 1 else 1)
+            one = edge_order == 2 and chunks[b] == 1
+            n_lo = 0 if b == first else (2 if one and b == last else 1)
+            n_hi = 0 if b == last else (2 if one and b == first else 1)
         out.append((_gather(chunks, b, -1, n_lo, periodic), _gather(chunks, b, 1, n_hi, periodic)))
     return out
 
@@ -68,8 +79,9 @@ def _gather(chunks: tuple[int, ...], b: int, step: int, need: int, periodic: boo
     while need > 0:
         j = (j + step) % len(chunks) if periodic else j + step
         take = min(need, chunks[j])
-        got.append((j, take))
-        need -= take
+        if take:
+            got.append((j, take))
+            need -= take
     return tuple(reversed(got)) if step < 0 else tuple(got)
 
 
@@ -125,6 +137,13 @@ def _kernel_task(block: Any, axes_args: list, dtype: np.dtype, edge_order: int) 
     return out[0] if len(out) == 1 else out
 
 
+def _empty_task(block: Any, n_out: int, dtype: np.dtype) -> Any:
+    """The outputs of an empty block (a zero-length chunk): empty arrays of its type."""
+    xp = array_namespace(block)
+    out = tuple(xp.empty(block.shape, dtype=dtype) for _ in range(n_out))
+    return out[0] if n_out == 1 else out
+
+
 def _coord_info(parts: list, periodic: bool, period: Any, force_dx: bool) -> tuple:
     """``(h, dx)`` of a whole (Dask) coordinate, from its computed chunks."""
     xp = array_namespace(*parts)
@@ -138,31 +157,28 @@ def _segment(info: tuple, start: int, stop: int) -> list:
     return [h, None] if dx is None else [None, dx[start:stop]]
 
 
-def _spacing_args(ap: AxisPlan, chunks: tuple[int, ...], sources: list, name: str, graph: dict):
-    """Per block along the axis: ``(h, dx segment)`` literals or tasks producing them."""
+def _spacing_args(ap: AxisPlan, chunks: tuple[int, ...], sources: list) -> list:
+    """Per block along the axis: its ``[h, dx segment]``, or for a Dask coordinate the
+    ``(start, stop)`` of its segment (a task slices it out when the graph is built);
+    None for an empty block. NumPy/CuPy coordinates are checked here, at call time."""
     if not ap.is_coord:
         return [[ap.spacing, None]] * len(chunks)
-    if _is_dask(ap.spacing):
-        x = ap.spacing
-        info_key = (f"{name}-coord-{ap.axis}", 0)
-        keys = [(x.name, i) for i in range(x.numblocks[0])]
-        graph[info_key] = (_coord_info, keys, ap.periodic, ap.period, ap.force_dx)
-        whole = None
-    else:
+    whole = None
+    if not _is_dask(ap.spacing):
         xp = array_namespace(ap.spacing)
         whole = axis_spacing(
             xp, ap.spacing, periodic=ap.periodic, period=ap.period, force_dx=ap.force_dx
         )
-    offsets = np.concatenate([[0], np.cumsum(chunks)]).tolist()
-    out = []
+    offsets = np.concatenate([[0], np.cumsum(chunks)]).astype(int).tolist()
+    shift = 1 if ap.periodic else 0
+    out: list = []
     for b, (lo_src, hi_src) in enumerate(sources):
+        if not chunks[b]:
+            out.append(None)
+            continue
         n_lo, n_hi = sum(c for _, c in lo_src), sum(c for _, c in hi_src)
-        shift = 1 if ap.periodic else 0
         start, stop = offsets[b] - n_lo + shift, offsets[b + 1] + n_hi - 1 + shift
-        if whole is None:
-            out.append((_segment, info_key, start, stop))
-        else:
-            out.append(_segment(whole, start, stop))
+        out.append((start, stop) if whole is None else _segment(whole, start, stop))
     return out
 
 
@@ -172,8 +188,29 @@ def _is_dask(x: Any) -> bool:
     return is_dask_array(x)
 
 
+def _check_input(f: Any, plan: Plan) -> None:
+    """Call-time checks the plan cannot make on a Dask array: chunk sizes, masks."""
+    if any(np.isnan(c) for cs in f.chunks for c in cs):
+        raise ValueError("f: Dask array with unknown chunk sizes; call f.compute_chunk_sizes()")
+    if isinstance(f._meta, np.ma.MaskedArray):
+        raise TypeError(
+            "f: masked arrays are not supported (a Dask array with masked chunks); pass "
+            "dask.array.ma.filled(f, np.nan) (NaN spreads to the neighbouring points, as "
+            "masked values would)"
+        )
+    for ap in plan.axes:
+        if ap.is_coord and _is_dask(ap.spacing) and isinstance(ap.spacing._meta, np.ma.MaskedArray):
+            raise TypeError(
+                f"varargs/spacing: masked arrays are not supported (the Dask coordinates of "
+                f"axis {ap.axis} have masked chunks); pass unmasked coordinates"
+            )
+
+
 def gradient_chunked(f: Any, plan: Plan) -> tuple[Any, ...]:
     """Lazy partial derivatives of Dask array ``f`` along ``plan.axes``.
+
+    Works in both of Dask's array modes (classic and array-expression); zero-length
+    chunks are allowed and give zero-length output chunks.
 
     Examples
     --------
@@ -185,69 +222,92 @@ def gradient_chunked(f: Any, plan: Plan) -> tuple[Any, ...]:
     >>> gradient_chunked(f, plan)[0].compute()
     array([0.5, 1.5, 2.5, 3.5, 4.5])
     """
-    import dask.array as da
     from dask.base import tokenize
-    from dask.highlevelgraph import HighLevelGraph
 
-    if any(np.isnan(c) for cs in f.chunks for c in cs):
-        raise ValueError("f: Dask array with unknown chunk sizes; call f.compute_chunk_sizes()")
-    token = tokenize(f, plan.axes, plan.edge_order, plan.dtype)
-    name = f"daskgrad-{token}"
-    kname = name if len(plan.axes) == 1 else f"{name}-kernel"
-    graph: dict = {}
+    _check_input(f, plan)
     per_axis = []
     for ap in plan.axes:
         chunks = f.chunks[ap.axis]
         sources = _face_sources(chunks, ap.periodic, plan.edge_order)
-        spacing = _spacing_args(ap, chunks, sources, name, graph)
-        per_axis.append((ap.axis, sources, spacing))
-    _faces_layer(f, per_axis, name, plan.dtype, graph)
-    for idx in np.ndindex(*f.numblocks):
-        axes_args = []
-        for axis, sources, spacing in per_axis:
-            b = idx[axis]
-            lo_src, hi_src = sources[b]
-            axes_args.append(
-                [axis, _parts(name, idx, axis, lo_src), _parts(name, idx, axis, hi_src), spacing[b]]
-            )
-        graph[(kname, *idx)] = (
-            _kernel_task,
-            (f.name, *idx),
-            axes_args,
-            plan.dtype,
-            plan.edge_order,
-        )
-    deps = [f] + [ap.spacing for ap in plan.axes if ap.is_coord and _is_dask(ap.spacing)]
+        per_axis.append((ap, sources, _spacing_args(ap, chunks, sources)))
+    coords = [ap.spacing for ap in plan.axes if ap.is_coord and _is_dask(ap.spacing)]
+    token = tokenize(f, plan.axes, plan.edge_order, plan.dtype)
     meta = f._meta.astype(plan.dtype)
-    hlg = HighLevelGraph.from_collections(kname, graph, dependencies=deps)
-    if len(plan.axes) == 1:
-        return (da.Array(hlg, kname, chunks=f.chunks, dtype=plan.dtype, meta=meta),)
-    layers, dependencies = dict(hlg.layers), dict(hlg.dependencies)
-    outs = []
-    for i, ap in enumerate(plan.axes):
-        oname = f"{name}-d{ap.axis}"
-        layers[oname] = {
-            (oname, *idx): (operator.getitem, (kname, *idx), i) for idx in np.ndindex(*f.numblocks)
-        }
-        dependencies[oname] = {kname}
-        outs.append(oname)
-    hlg = HighLevelGraph(layers, dependencies)
-    return tuple(da.Array(hlg, o, chunks=f.chunks, dtype=plan.dtype, meta=meta) for o in outs)
+    single = len(plan.axes) == 1
+    build = functools.partial(
+        _kernel_layer, per_axis=per_axis, chunks=f.chunks, plan=plan, n_out=len(plan.axes)
+    )
+    kname = "daskgrad-{token}" if single else "daskgrad-{token}-kernel"
+    kernel = array_from_graph(
+        build, [f, *coords], name=kname, token=token, chunks=f.chunks, meta=meta
+    )
+    if single:
+        return (kernel,)
+    return tuple(
+        array_from_graph(
+            functools.partial(_pick_layer, i=i, numblocks=f.numblocks),
+            [kernel],
+            name="daskgrad-{token}-d" + str(ap.axis),
+            token=token,
+            chunks=f.chunks,
+            meta=meta,
+        )
+        for i, ap in enumerate(plan.axes)
+    )
 
 
-def _parts(name: str, idx: tuple, axis: int, src: Sources) -> list:
+def _pick_layer(name: str, token: str, deps: list[str], *, i: int, numblocks: tuple) -> dict:
+    """Output ``i`` of every kernel task."""
+    return {(name, *idx): (operator.getitem, (deps[0], *idx), i) for idx in np.ndindex(*numblocks)}
+
+
+def _kernel_layer(
+    name: str, token: str, deps: list[str], *, per_axis: list, chunks: tuple, plan: Plan, n_out: int
+) -> dict:
+    """The faces, coordinate and kernel tasks, for input ``deps[0]`` and Dask
+    coordinates ``deps[1:]`` (in the order of ``plan.axes``)."""
+    base, f_name, coord_names = f"daskgrad-{token}", deps[0], iter(deps[1:])
+    numblocks = tuple(len(c) for c in chunks)
+    graph: dict = {}
+    spacings = []
+    for ap, _, spacing in per_axis:
+        if ap.is_coord and _is_dask(ap.spacing):
+            info_key = (f"{base}-coord-{ap.axis}", 0)
+            x_name = next(coord_names)
+            keys = [(x_name, i) for i in range(ap.spacing.numblocks[0])]
+            graph[info_key] = (_coord_info, keys, ap.periodic, ap.period, ap.force_dx)
+            spacing = [None if s is None else (_segment, info_key, *s) for s in spacing]
+        spacings.append(spacing)
+    _faces_layer(f_name, chunks, per_axis, base, plan.dtype, graph)
+    for idx in np.ndindex(*numblocks):
+        if any(chunks[a][b] == 0 for a, b in enumerate(idx)):
+            graph[(name, *idx)] = (_empty_task, (f_name, *idx), n_out, plan.dtype)
+            continue
+        axes_args = []
+        for (ap, sources, _), spacing in zip(per_axis, spacings, strict=True):
+            b = idx[ap.axis]
+            lo_src, hi_src = sources[b]
+            lo, hi = _parts(base, idx, ap.axis, lo_src), _parts(base, idx, ap.axis, hi_src)
+            axes_args.append([ap.axis, lo, hi, spacing[b]])
+        graph[(name, *idx)] = (_kernel_task, (f_name, *idx), axes_args, plan.dtype, plan.edge_order)
+    return graph
+
+
+def _parts(base: str, idx: tuple, axis: int, src: Sources) -> list:
     """Task-graph references to the neighbours' faces that make one face."""
     out = []
     for j, count in src:
         nidx = idx[:axis] + (j,) + idx[axis + 1 :]
-        out.append([(f"{name}-faces", *nidx), count])
+        out.append([(f"{base}-faces", *nidx), count])
     return out
 
 
-def _faces_layer(f: Any, per_axis: list, name: str, dtype: np.dtype, graph: dict) -> None:
+def _faces_layer(
+    f_name: str, chunks: tuple, per_axis: list, base: str, dtype: np.dtype, graph: dict
+) -> None:
     """One faces task per block whose planes, along any axis, some neighbour reads."""
     wanted_by_axis = []
-    for axis, sources, _ in per_axis:
+    for ap, sources, _ in per_axis:
         m = len(sources)
         n_head, n_tail = [0] * m, [0] * m
         for lo_src, hi_src in sources:
@@ -255,12 +315,14 @@ def _faces_layer(f: Any, per_axis: list, name: str, dtype: np.dtype, graph: dict
                 n_tail[j] = max(n_tail[j], c)
             for j, c in hi_src:
                 n_head[j] = max(n_head[j], c)
-        wanted_by_axis.append((axis, n_head, n_tail))
-    for idx in np.ndindex(*f.numblocks):
+        wanted_by_axis.append((ap.axis, n_head, n_tail))
+    for idx in np.ndindex(*(len(c) for c in chunks)):
+        if any(chunks[a][b] == 0 for a, b in enumerate(idx)):
+            continue
         wanted = tuple(
             (axis, n_head[idx[axis]], n_tail[idx[axis]])
             for axis, n_head, n_tail in wanted_by_axis
             if n_head[idx[axis]] or n_tail[idx[axis]]
         )
         if wanted:
-            graph[(f"{name}-faces", *idx)] = (_faces_task, (f.name, *idx), wanted, dtype)
+            graph[(f"{base}-faces", *idx)] = (_faces_task, (f_name, *idx), wanted, dtype)

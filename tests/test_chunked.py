@@ -13,9 +13,18 @@ pytestmark = requires_dask
 
 
 def _ntasks(arrays) -> int:
+    """Tasks in the arrays' merged graph, in both dask array modes (in array-expr mode
+    each graph is a dict of the whole graph: count the union of the keys)."""
     from dask.highlevelgraph import HighLevelGraph
 
-    return len(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays]))
+    graphs = [a.__dask_graph__() for a in arrays]
+    if all(isinstance(g, HighLevelGraph) for g in graphs):
+        return len(HighLevelGraph.merge(*graphs))
+    return len(set().union(*(dict(g) for g in graphs)))
+
+
+def _nchunks(f) -> int:
+    return int(np.prod(f.numblocks))
 
 
 @pytest.mark.parametrize("naxes", [1, 2, 3])
@@ -31,7 +40,7 @@ def test_tasks_per_chunk(naxes):
     out = out if isinstance(out, tuple) else (out,)
     added = _ntasks(out) - _ntasks([f])
     per_chunk = naxes + 2 if naxes > 1 else 2
-    assert added == per_chunk * f.npartitions
+    assert added == per_chunk * _nchunks(f)
 
 
 def test_far_fewer_tasks_than_dask_gradient():
@@ -39,10 +48,13 @@ def test_far_fewer_tasks_than_dask_gradient():
 
     import daskgrad
 
+    if da.array_expr_enabled():
+        pytest.skip("dask.array.gradient is not implemented in dask's array-expr mode")
+
     f = da.ones((32, 64, 64), chunks=(8, 16, 16))
     ours = _ntasks(daskgrad.gradient(f)) - _ntasks([f])
     theirs = _ntasks(da.gradient(f)) - _ntasks([f])
-    assert ours / f.npartitions <= 5
+    assert ours / _nchunks(f) <= 5
     assert theirs > 2 * ours
 
 
@@ -113,7 +125,8 @@ def test_unknown_chunks_is_an_error():
     import daskgrad
 
     f = da.from_array(np.arange(10.0), chunks=5)
-    f = f[f > 2]
+    # f[f > 2] in classic mode; boolean indexing is not implemented in array-expr mode
+    f = f.map_blocks(lambda b: b[b > 2], chunks=((np.nan, np.nan),), dtype=f.dtype)
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         daskgrad.gradient(f)
 
