@@ -1,6 +1,17 @@
+"""Shared fixtures, Hypothesis profiles, and the ``dask`` marker.
+
+``pytest -m dask`` selects every test that exercises Dask, so that CI can run them
+again under dask's array-expression mode (``DASK_ARRAY__QUERY_PLANNING=True python
+-m pytest -m dask``). A module is marked when it is listed in :data:`DASK_MODULES`
+(or its name starts with ``test_cli``), or when it says so itself with
+``pytestmark = pytest.mark.dask`` (the easiest way for a new module). Doctests of
+the library modules in :data:`DASK_DOCTEST_MODULES` are marked too.
+"""
+
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,3 +41,42 @@ def _sync_dask_scheduler():
         return
     with dask.config.set(scheduler="sync"):
         yield
+
+
+DASK_MODULES = frozenset(
+    {
+        "test_array_expr",
+        "test_benchmarks",
+        "test_chunked",
+        "test_core_examples",
+        "test_dashboard",
+        "test_datasets",
+        "test_dtypes",
+        "test_errors",
+        "test_geo",
+        "test_gpu",
+        "test_io",
+        "test_laziness",
+        "test_oracle_table",
+        "test_properties",
+        "test_torch_form",
+        "test_vector",
+        "test_xarray_accessor",
+        "test_zero_chunks",
+    }
+)
+DASK_DOCTEST_MODULES = frozenset({"_compat", "chunked", "datasets", "vector", "xarray"})
+
+
+def _exercises_dask(item: pytest.Item) -> bool:
+    path = Path(str(item.path))
+    if isinstance(item, pytest.DoctestItem):
+        return path.parent.name == "daskgrad" and path.stem in DASK_DOCTEST_MODULES
+    return path.stem in DASK_MODULES or path.stem.startswith("test_cli")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of the modules that exercise Dask with ``dask``."""
+    for item in items:
+        if _exercises_dask(item) and item.get_closest_marker("dask") is None:
+            item.add_marker(pytest.mark.dask)
