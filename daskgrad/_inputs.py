@@ -7,7 +7,7 @@ to open them with.
 
 from __future__ import annotations
 
-import glob
+import hashlib
 import os
 import warnings
 from typing import Any
@@ -15,10 +15,12 @@ from typing import Any
 import xarray as xr
 
 from ._cf import kind_of, score
+from ._paths import input_files
 from ._usage import UsageError, one_line
 
 __all__ = [
     "chunk_plan",
+    "fingerprint",
     "open_input",
     "resolve_dim",
     "select_variables",
@@ -26,37 +28,37 @@ __all__ = [
 ]
 
 
-_GLOB_CHARS = set("*?[")
-
-
-def _input_paths(spec: str) -> list[str]:
-    if "://" in spec:
-        return [spec]
-    paths = sorted(glob.glob(spec)) if _GLOB_CHARS & set(spec) else [spec]
-    if not paths or not os.path.exists(paths[0]):
-        raise UsageError(f"input not found: {spec}")
-    return [os.path.abspath(p) for p in paths]
-
-
 def _is_zarr(path: str) -> bool:
+    if "://" in path:
+        return True  # URLs are Zarr stores (fsspec)
     markers = (".zgroup", ".zarray", "zarr.json", ".zmetadata")
     return path.rstrip("/").endswith(".zarr") or (
         os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in markers)
     )
 
 
-def open_input(spec: str, chunks: dict[str, Any] | None = None) -> xr.Dataset:
-    """Open INPUT read-only: a Zarr store, one NetCDF file, or a glob of several.
+def open_input(
+    spec: str,
+    chunks: dict[str, Any] | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """Open INPUT read-only: a Zarr store (format 2 or 3, sharded or not, local or at an
+    fsspec URL), one NetCDF file (NetCDF3 or NetCDF4), or a glob of several.
+
+    Packed variables (``scale_factor``/``add_offset``/``_FillValue``) are decoded as
+    :func:`xarray.open_dataset` decodes them by default.
 
     Parameters
     ----------
     spec : str
-        Path (or URL) of a Zarr store or NetCDF file, or a glob pattern such as
-        ``"era5_*.nc"`` whose files are combined by coordinates
-        (:func:`xarray.open_mfdataset`).
+        Path of a Zarr store or NetCDF file, a glob pattern such as ``"era5_*.nc"``
+        whose files are combined by coordinates (:func:`xarray.open_mfdataset`), or the
+        URL of a Zarr store (``s3://``, ``gs://``; ``file://`` is its local path).
     chunks : dict, optional
         Dask chunks per dim. ``None`` opens lazily without Dask (to inspect
         names); dims left out keep the stored chunks.
+    storage_options : dict, optional
+        fsspec options for a URL (``--storage-options``).
 
     Raises
     ------
@@ -71,11 +73,13 @@ def open_input(spec: str, chunks: dict[str, Any] | None = None) -> xr.Dataset:
     >>> open_input(path, chunks={})["a"].chunks
     ((2,),)
     """
-    paths = _input_paths(spec)
+    paths = input_files(spec)
     engine = "zarr" if _is_zarr(paths[0]) else "netcdf4"
     kwargs: dict[str, Any] = {"engine": engine}
     if engine == "zarr":
         kwargs["consolidated"] = None
+        if "://" in paths[0] and storage_options:
+            kwargs["storage_options"] = storage_options
     try:
         with warnings.catch_warnings():
             # Missing consolidated metadata only slows opening; chunk splits are reported
@@ -164,7 +168,6 @@ def split_stored_chunks(ds: xr.Dataset, names: list[str], user: dict[str, int]) 
     return out
 
 
-
 def resolve_dim(ds: xr.Dataset, name: str) -> str:
     """The dataset's dim for ``name``: itself, or the lat/lon/time dim that the one
     recognition table (:mod:`daskgrad._cf`, shared with ``geographic=True``) finds.
@@ -193,3 +196,115 @@ def resolve_dim(ds: xr.Dataset, name: str) -> str:
                 f"--dim {name}: several dims look like it ({', '.join(found)}); name one"
             )
     raise UsageError(f"unknown dim {name!r}: the input's dims are {', '.join(map(str, ds.dims))}")
+
+
+_HEADER_BYTES = 1 << 16
+
+
+def _stored_chunks(var: xr.DataArray) -> list[int]:
+    chunks = var.encoding.get("preferred_chunks") or {}
+    return [int(chunks.get(d, n)) for d, n in zip(var.dims, var.shape, strict=True)]
+
+
+def _local_listing(root: str) -> list[str]:
+    out = []
+    for base, _, files in os.walk(root):
+        for name in files:
+            st = os.stat(os.path.join(base, name))
+            out.append(
+                f"{os.path.relpath(os.path.join(base, name), root)} {st.st_size} {st.st_mtime_ns}"
+            )
+    return sorted(out)
+
+
+def _url_listing(url: str, storage_options: dict[str, Any]) -> list[str]:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url, **storage_options)
+    keys = ("ETag", "etag", "md5Hash", "crc32c", "generation", "LastModified", "mtime")
+    found = fs.find(root, detail=True)
+    return sorted(
+        f"{k[len(root) :]} {v.get('size')} " + " ".join(str(v[e]) for e in keys if e in v)
+        for k, v in found.items()
+    )
+
+
+def _digest(lines: list[str]) -> str:
+    return f"{len(lines)} files sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _file_evidence(path: str) -> str:
+    st = os.stat(path)
+    with open(path, "rb") as f:
+        head = hashlib.sha256(f.read(_HEADER_BYTES)).hexdigest()
+    return f"{st.st_size} {st.st_mtime_ns} sha256:{head}"
+
+
+def fingerprint(
+    spec: str, ds: xr.Dataset, names: list[str], storage_options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Cheap evidence of what INPUT holds, recorded by a run and compared by ``--resume``.
+
+    Per variable (``names`` and their coordinates): shape, dtype and stored chunks; for a
+    Zarr store, a digest of the listing of that variable's stored objects with their sizes
+    and mtimes (local) or ETags/modification times (fsspec URLs); for NetCDF, each
+    file's size, mtime and a hash of its first 64 KiB (the header).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.nc")
+    >>> xr.Dataset({"a": ("x", [1.0, 2.0])}).to_netcdf(path)
+    >>> fp = fingerprint(path, open_input(path), ["a"])
+    >>> fp["variables"]["a"]
+    {'shape': [2], 'dtype': 'float64', 'chunks': [2]}
+    >>> sorted(fp["content"]) == [path]
+    True
+    """
+    variables: dict[str, Any] = {}
+    for name in names:
+        for key in [name, *map(str, ds[name].coords)]:
+            var = ds[key]
+            variables[key] = {
+                "shape": list(var.shape),
+                "dtype": str(var.dtype),
+                "chunks": _stored_chunks(var),
+            }
+    paths = input_files(spec)
+    content: dict[str, str] = {}
+    if _is_zarr(paths[0]):
+        root = paths[0].rstrip("/")
+        for key in sorted(variables):
+            where = f"{root}/{key}"
+            if "://" in root:
+                content[key] = _digest(_url_listing(where, storage_options or {}))
+            else:
+                content[key] = _digest(_local_listing(where) if os.path.isdir(where) else [])
+    else:
+        content = {path: _file_evidence(path) for path in paths}
+    return {"variables": variables, "content": content}
+
+
+def changed(recorded: dict[str, Any] | None, now: dict[str, Any]) -> str:
+    """What differs between two :func:`fingerprint` results, in words (``""``: nothing).
+
+    Examples
+    --------
+    >>> a = {"variables": {"t": {"shape": [2]}}, "content": {"t": "1 files sha256:0"}}
+    >>> changed(a, a)
+    ''
+    >>> changed(a, {"variables": a["variables"], "content": {"t": "1 files sha256:1"}})
+    'the stored data of t'
+    """
+    if not recorded:
+        return "no fingerprint of INPUT was recorded"
+    parts = []
+    old_vars, new_vars = recorded.get("variables", {}), now.get("variables", {})
+    shape = sorted(k for k in set(old_vars) | set(new_vars) if old_vars.get(k) != new_vars.get(k))
+    if shape:
+        parts.append("the shape, dtype or chunks of " + ", ".join(shape))
+    old, new = recorded.get("content", {}), now.get("content", {})
+    data = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in shape)
+    if data:
+        parts.append("the stored data of " + ", ".join(os.path.basename(k) or k for k in data))
+    return "; ".join(parts)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import glob
 import os
 import shlex
 import sys
@@ -37,16 +36,15 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
 
 
 def _local(path: str) -> str:
-    return path if "://" in path else os.path.abspath(path)
+    from ._paths import normalise
+
+    return normalise(path)  # an absolute path (file:// URLs too), or a canonical URL
 
 
 def _check_paths(input_spec: str, output: str) -> None:
-    if "://" in output:
-        return
-    for path in glob.glob(input_spec) or [input_spec]:
-        src = os.path.abspath(path)
-        if output == src or output.startswith(src + os.sep) or src.startswith(output + os.sep):
-            raise UsageError(f"OUTPUT {output} would overwrite INPUT {path}; choose another path")
+    from ._paths import check_paths
+
+    check_paths(input_spec, output)  # real paths, devices and inodes, symlinks, URL keys
 
 
 def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
@@ -55,7 +53,8 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
 
     user_chunks = parse_chunks(args.chunks)
     periods = parse_period(args.period)
-    probe = _inputs.open_input(args.input)
+    options = getattr(args, "storage_options", None) or {}
+    probe = _inputs.open_input(args.input, storage_options=options)
     dims = list(dict.fromkeys(_inputs.resolve_dim(probe, d) for d in args.dim))
     names = _inputs.select_variables(probe, args.var, dims)
     chunks = {_inputs.resolve_dim(probe, d): c for d, c in user_chunks.items()}
@@ -66,12 +65,16 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
             "more than once; multiples of them read each once",
             file=err,
         )
-    ds = _inputs.open_input(args.input, chunks=_inputs.chunk_plan(probe, names, chunks))[names]
+    plan = _inputs.chunk_plan(probe, names, chunks)
+    ds = _inputs.open_input(args.input, chunks=plan, storage_options=options)[names]
     kwargs: dict[str, Any] = {"edge_order": args.edge_order, "geographic": args.geographic}
     if args.periodic:
         kwargs["boundary"] = {_inputs.resolve_dim(probe, d): "periodic" for d in args.periodic}
     if periods:
         kwargs["period"] = {_inputs.resolve_dim(probe, d): v for d, v in periods.items()}
+        for dim in kwargs["period"]:
+            if dim not in kwargs.get("boundary", {}):
+                raise UsageError(f"--period {dim}: {dim} is not periodic; add --periodic {dim}")
     if args.datetime_unit:
         kwargs["datetime_unit"] = args.datetime_unit
     import daskgrad.xarray  # noqa: F401  (registers the `grad` accessor)
@@ -90,6 +93,7 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
         "boundary": {k: str(v) for k, v in kwargs.get("boundary", {}).items()},
         "period": kwargs.get("period", {}),
         "datetime_unit": args.datetime_unit,
+        "input_fingerprint": _inputs.fingerprint(args.input, probe, names, options),
         "chunks": {
             str(d): _store.zarr_chunks(c) for d, c in zip(first.dims, first.chunks, strict=True)
         },
@@ -99,9 +103,11 @@ def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
 
 def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, Any]) -> bool:
     """Validate OUTPUT against the mode; return whether the run resumes."""
-    from . import _store
+    from . import _inputs, _store
+    from ._paths import claim_output
 
     _check_paths(args.input, output)
+    claim_output(output, getattr(args, "storage_options", None))  # released by run_gradient
     if args.overwrite:
         _store.check_removable(output)
     if args.overwrite or not _store.output_exists(output):
@@ -117,7 +123,14 @@ def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, An
             f"{output} was not made (or not fully started) by daskgrad; cannot "
             "resume it (use --overwrite to replace it)"
         )
-    diff = sorted(k for k in set(recorded) | set(arguments) if recorded.get(k) != arguments.get(k))
+    keys = (set(recorded) | set(arguments)) - {"input_fingerprint"}
+    diff = sorted(k for k in keys if recorded.get(k) != arguments.get(k))
+    what = _inputs.changed(recorded.get("input_fingerprint"), arguments["input_fingerprint"])
+    if what and not diff:
+        raise UsageError(
+            f"cannot resume {output}: INPUT changed since that run started ({what}); "
+            "--overwrite starts again"
+        )
     if diff:
         raise UsageError(
             f"cannot resume {output}: it was made with different "
@@ -136,8 +149,16 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
     """Run ``daskgrad gradient`` with parsed ``args``; return the exit status.
 
     Everything that can be checked without a cluster (arguments, INPUT, OUTPUT) is
-    checked before one is started.
+    checked before one is started. OUTPUT is claimed for the run (a second run on it
+    is refused) and released when the run ends, however it ends.
     """
+    from ._paths import claims
+
+    with claims():
+        return _run_gradient(args, argv, out, err)
+
+
+def _run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: TextIO) -> int:
     from . import _store
     from ._connect import connect
     from ._progress import Progress
