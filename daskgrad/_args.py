@@ -7,9 +7,10 @@ import json
 import math
 from typing import Any, NoReturn
 
+from . import __version__
 from ._usage import UsageError
 
-__all__ = ["build_parser", "parse_chunks", "parse_period", "parse_storage_options"]
+__all__ = ["build_parser", "parse_chunks", "parse_period", "parse_shards", "parse_storage_options"]
 
 
 _EPILOG_GRADIENT = """\
@@ -66,6 +67,17 @@ _GRADIENT_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
     (("--datetime-unit",), {"metavar": "UNIT"}, "unit of a datetime dim's spacing, e.g. s or h"),
     (("--chunks",), {"metavar": "DIM=SIZE,..."}, "computation chunks, e.g. time=1,lat=256"),
     (
+        ("--zarr-format",),
+        {"type": int, "choices": (2, 3), "default": 3},
+        "Zarr format of OUTPUT (default 3)",
+    ),
+    (
+        ("--shards",),
+        {"metavar": "DIM=SIZE,..."},
+        "format 3: shards of SIZE elements along DIM (a multiple of its chunk), one chunk "
+        "along the other dims, e.g. time=24",
+    ),
+    (
         ("--storage-options",),
         {"type": lambda text: parse_storage_options(text), "default": {}, "metavar": "JSON"},
         "fsspec options (a JSON object) for INPUT and OUTPUT URLs; never stored in OUTPUT",
@@ -78,6 +90,11 @@ _GRADIENT_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
 
 _CLUSTER_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
     (("--scheduler",), {"metavar": "ADDRESS"}, "join a cluster: tcp://host:8786, tls://..."),
+    (
+        ("--timeout",),
+        {"type": float, "default": 30.0, "metavar": "SECONDS"},
+        "give up joining --scheduler after SECONDS without an answer (default 30; exit 2)",
+    ),
     (("--tls-ca",), {"metavar": "FILE"}, "CA certificate (tls:// scheduler)"),
     (("--tls-cert",), {"metavar": "FILE"}, "client certificate (tls:// scheduler)"),
     (("--tls-key",), {"metavar": "FILE"}, "client private key (tls:// scheduler)"),
@@ -100,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="daskgrad", description="numpy.gradient on Zarr/NetCDF datasets of any size, on Dask."
     )
-    parser.add_argument("--traceback", action="store_true", help="show tracebacks of failures")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show tracebacks of failures and the cluster's log messages",
+    )
+    parser.add_argument("--version", action="version", version=f"daskgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = sub.add_parser("demo", help=_DEMO_HELP, description=_DEMO_HELP + ".")
     demo.add_argument(
@@ -150,6 +172,30 @@ def parse_chunks(text: str | None) -> dict[str, int]:
         if not sep or not name.strip() or (value < 1 and value != -1) or name in out:
             raise UsageError(
                 "--chunks: expected DIM=SIZE[,DIM=SIZE...] (e.g. time=1,lat=256), got " + repr(text)
+            )
+        out[name.strip()] = value
+    return out
+
+
+def parse_shards(text: str | None) -> dict[str, int]:
+    """Parse ``--shards``: ``"time=24,lat=512"`` → ``{"time": 24, "lat": 512}``.
+
+    Examples
+    --------
+    >>> parse_shards("time=24, lat=512")
+    {'time': 24, 'lat': 512}
+    >>> parse_shards("time=-1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    daskgrad._usage.UsageError: --shards: expected DIM=SIZE[,DIM=SIZE...] ...
+    """
+    out: dict[str, int] = {}
+    for item in (text or "").split(",") if text else []:
+        name, sep, size = item.strip().partition("=")
+        value = int(size) if size.strip().isdigit() else 0
+        if not sep or not name.strip() or value < 1 or name.strip() in out:
+            raise UsageError(
+                "--shards: expected DIM=SIZE[,DIM=SIZE...] (e.g. time=24), got " + repr(text)
             )
         out[name.strip()] = value
     return out

@@ -32,6 +32,8 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
         tls_ca=args.tls_ca,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        timeout=args.timeout,
+        logs=args.traceback,
     ).check()
 
 
@@ -153,43 +155,66 @@ def run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: Te
     is refused) and released when the run ends, however it ends.
     """
     from ._paths import claims
+    from ._progress import Status
 
-    with claims():
-        return _run_gradient(args, argv, out, err)
+    # a status line from the first moment (opening INPUT and starting the cluster take
+    # seconds); what is printed to it appears above, and the progress bar takes it over
+    with Status("opening INPUT", enabled=not args.no_progress, stream=err) as status, claims():
+        return _run_gradient(args, argv, out, status)  # type: ignore[arg-type]
 
 
 def _run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: TextIO) -> int:
     from . import _store
+    from ._args import parse_shards
     from ._connect import connect
     from ._progress import Progress
-    from ._stream import stream_to_zarr
+    from ._stream import find_undecodable, pending_units, plan_units, stream_to_zarr
 
     cluster = _cluster_options(args)
     result, arguments = _build(args, err)
+    options = getattr(args, "storage_options", None) or {}
+    layout = _store.make_layout(result, args.zarr_format, parse_shards(args.shards))
+    arguments.update(layout.arguments())  # --resume refuses another format or shards
     output = _local(args.output)
     resume = _check_output(args, output, arguments)
     history = _history(argv, result.attrs.get("history"))
-    result = _store.prepare_result(result, {} if resume else _store.output_attrs(result, history))
+    attrs = {} if resume else _store.output_attrs(result, history)
+    result = _store.prepare_result(result, attrs, layout)
     if resume:
-        _store.check_layout(result, output)
+        _store.check_layout(result, output, layout, options)
         _store.remove_partial_files(output)
-    with connect(cluster, err) as client:
-        if not resume:
-            _store.remove_output(output)
-            _store.init_output(result, output, arguments, overwrite=args.overwrite)
-        blocks, total = _store.pending_blocks(result, output, resume)
-        progress = Progress(
-            total, done=total - len(blocks), enabled=not args.no_progress, stream=err
-        )
-        nthreads = sum(client.nthreads().values())
-        start = time.monotonic()
-        stream_to_zarr(client, result, output, blocks, progress, batch_size=max(8 * nthreads, 16))
-        progress.close()
-        seconds = time.monotonic() - start
+    created = False
+    try:
+        with connect(cluster, err) as client:
+            units = plan_units(result, layout)
+            total = sum(u.nchunks for u in units)
+            if resume:
+                present, units = pending_units(units, output, options)
+                units = sorted(
+                    units + find_undecodable(client, output, present, options),
+                    key=lambda u: (u.index, u.name),
+                )
+            else:
+                _store.remove_output(output, options)
+                created = True
+                _store.init_output(result, output, arguments, layout, options)
+            todo = sum(u.nchunks for u in units)
+            progress = Progress(total, done=total - todo, enabled=not args.no_progress, stream=err)
+            nthreads = sum(client.nthreads().values())
+            start = time.monotonic()
+            batch = max(8 * nthreads, 16)
+            stream_to_zarr(client, result, output, units, progress, batch, options)
+            progress.close()
+            seconds = time.monotonic() - start
+    except BaseException:
+        if created and not _store.has_data(result, output, options):
+            _store.discard_output(output, options)  # nothing for --resume: leave nothing
+        raise
     if resume:
-        _store.update_attrs(output, history=_history(argv, _store.read_attr(output, "history")))
+        old = _store.read_attr(output, "history", options)
+        _store.update_attrs(output, options, history=_history(argv, old))
     print(
-        f"wrote {len(blocks)} of {total} chunks ({', '.join(map(str, result.data_vars))}) "
+        f"wrote {todo} of {total} chunks ({', '.join(map(str, result.data_vars))}) "
         f"to {output} in {seconds:.1f} s",
         file=out,
     )
@@ -274,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"daskgrad: error: {exc}", file=err)
         return 2
     except KeyboardInterrupt:
-        print("\ndaskgrad: interrupted; run again with --resume to finish", file=err)
+        start = "\r" if err.isatty() else ""  # over the terminal's echoed ^C
+        print(f"{start}daskgrad: interrupted; run again with --resume to finish", file=err)
         return 130
     except Exception as exc:  # everything else: exit 1 with the error, not a traceback
         if args.traceback:

@@ -66,15 +66,17 @@ def tree_state(path: Path) -> dict[str, tuple]:
 
 
 def data_chunk_files(store: Path) -> list[Path]:
-    """The data chunk files of a Zarr v2 store (no metadata, no temporary files)."""
+    """The chunk (or shard) files of a store's ``d*`` arrays, Zarr format 2 or 3 (no
+    metadata, no temporary files)."""
     return [
         p
-        for p in store.rglob("*")
+        for array in store.glob("d*")
+        if array.is_dir()
+        for p in array.rglob("*")
         if p.is_file()
         and not p.name.startswith(".")
+        and p.name != "zarr.json"
         and ".partial" not in p.name
-        and p.parent != store
-        and p.parent.name.startswith("d")
     ]
 
 
