@@ -17,9 +17,19 @@ import numpy as np
 
 from ._compat import is_cupy_array, is_dask_array, is_torch_tensor
 
-__all__ = ["AxisPlan", "Plan", "as_array", "make_plan", "output_dtype"]
+__all__ = ["AxisPlan", "Plan", "ZeroSpacingError", "as_array", "make_plan", "output_dtype"]
 
 BOUNDARIES = ("none", "periodic")
+
+
+class ZeroSpacingError(ZeroDivisionError, ValueError):
+    """A Python-number spacing of zero with ``edge_order=2``.
+
+    ``numpy.gradient`` raises ``ZeroDivisionError`` there (its edge coefficients
+    are ``-1.5 / h`` in Python arithmetic); this is one too, and a ValueError,
+    raised at call time (Dask input included). A NumPy zero (``np.float64(0)``)
+    is not an error: NumPy's answer, with its RuntimeWarnings.
+    """
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,25 @@ def as_array(f: Any) -> Any:
     return np.asarray(f)
 
 
+def _unwrap_0d(value: Any) -> Any:
+    """A 0-d NumPy array as its scalar (``np.array(1)`` -> ``np.int64(1)``), as NumPy
+    accepts it wherever it takes an int; anything else unchanged."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value[()]
+    return value
+
+
 def _normalize_axes(axes_arg: Any, ndim: int, name: str) -> tuple[tuple[int, ...], bool]:
-    """Axes as non-negative ints, and whether a single int was given."""
+    """Axes as non-negative ints, and whether a single int was given.
+
+    Python and NumPy integers and 0-d integer arrays are accepted, alone or in a
+    tuple, list or 1-D array (as ``numpy.gradient``); bools and floats are not.
+    """
     if axes_arg is None:
         return tuple(range(ndim)), False
+    axes_arg = _unwrap_0d(axes_arg)
     scalar = not isinstance(axes_arg, Sequence | np.ndarray)
-    items = [axes_arg] if scalar else list(axes_arg)
+    items = [axes_arg] if scalar else [_unwrap_0d(a) for a in axes_arg]
     out = []
     for a in items:
         if isinstance(a, bool | np.bool_) or not isinstance(a, numbers.Integral):
@@ -111,6 +134,7 @@ def _normalize_axes(axes_arg: Any, ndim: int, name: str) -> tuple[tuple[int, ...
 
 
 def _check_edge_order(edge_order: Any) -> int:
+    edge_order = _unwrap_0d(edge_order)
     if isinstance(edge_order, bool | np.bool_) or not isinstance(edge_order, numbers.Real):
         raise TypeError(f"edge_order: expected 1 or 2, got {edge_order!r}")
     if edge_order not in (1, 2):
@@ -180,34 +204,44 @@ def _spacings(
         return [varargs[0]] * k
     if len(varargs) != k:
         raise TypeError(
-            f"varargs: invalid number of spacings: expected none, one scalar, or one per "
-            f"differentiated axis ({k}), got {len(varargs)}"
+            f"varargs: invalid number of arguments: expected no "
+            f"spacing, one scalar, or one per differentiated axis ({k}), got {len(varargs)}"
         )
     return list(varargs)
 
 
-def _coordinate(x: Any, n: int, axis: int) -> Any:
-    """Validate a 1-D coordinate of length ``n``; cast integers to float64."""
+def _coordinate(x: Any, n: int, axis: int, name: str) -> Any:
+    """Validate a 1-D coordinate of length ``n``; cast integers to float64.
+
+    ``name`` is the argument it came from (``varargs`` or ``spacing``). The messages
+    keep ``numpy.gradient``'s own phrases (NumPy's tests look for them).
+    """
     x = as_array(x)
     if x.ndim != 1:
         raise ValueError(
-            f"varargs/spacing: the coordinates of axis {axis} must be 1-D (a scalar spacing or "
-            f"one value per point), got a {x.ndim}-D array"
+            f"{name}: distances must be either scalars or 1d: the coordinates of axis {axis} "
+            f"are a {x.ndim}-D array (give a scalar spacing or one value per point)"
         )
     if x.shape[0] != n:
         raise ValueError(
-            f"varargs/spacing: the coordinates of axis {axis} have length {x.shape[0]}, "
-            f"expected {n} (the length of axis {axis})"
+            f"{name}: when 1d, distances must match the length of the corresponding "
+            f"dimension: the coordinates of axis {axis} have length {x.shape[0]}, expected "
+            f"{n} (the length of axis {axis})"
         )
     if x.dtype.kind == "M":
         raise TypeError(
-            f"varargs/spacing: datetime64 coordinates for axis {axis}; convert them to "
+            f"{name}: datetime64 coordinates for axis {axis}; convert them to "
             "numbers (e.g. seconds) first"
         )
-    if x.dtype.kind in "bium":
+    if x.dtype.kind == "b":
+        raise TypeError(
+            f"{name}: bool coordinates for axis {axis} (a mask passed as spacing?); give "
+            "numeric coordinates, e.g. x.astype(float) if the 0/1 values are meant"
+        )
+    if x.dtype.kind in "ium":
         x = x.astype(np.float64)
     elif x.dtype.kind not in "fc":
-        raise TypeError(f"varargs/spacing: coordinates of dtype {x.dtype} for axis {axis}")
+        raise TypeError(f"{name}: coordinates of dtype {x.dtype} for axis {axis}")
     return x
 
 
@@ -233,6 +267,16 @@ def _check_uniform_period(h: Any, n: int, period: Any, ax: int) -> None:
         raise ValueError(
             f"period: {period!r} for axis {ax} disagrees with its {n} points spaced {h!r} "
             f"(which span {n * abs(complex(h))!r})"
+        )
+
+
+def _check_python_zero(h: Any, ax: int, name: str) -> None:
+    """NumPy's ``ZeroDivisionError`` for a Python zero with second-order edges."""
+    if isinstance(h, numbers.Number) and not isinstance(h, np.generic) and h == 0:
+        raise ZeroSpacingError(
+            f"{name}: float division by zero: spacing {h!r} for axis {ax} with edge_order=2 "
+            "(numpy.gradient raises ZeroDivisionError here; a NumPy zero such as "
+            "np.float64(0) gives its inf/nan values with RuntimeWarnings)"
         )
 
 
@@ -284,7 +328,7 @@ def make_plan(
         _check_length(n, ax, edge_order, periodic[ax])
         is_coord = not _is_scalar(sp)
         if is_coord:
-            sp = _coordinate(sp, n, ax)
+            sp = _coordinate(sp, n, ax, "spacing" if torch_form else "varargs")
             if periodic[ax] and ax not in periods:
                 raise ValueError(
                     f"period: axis {ax} is periodic with coordinates; give its period "
@@ -294,6 +338,8 @@ def make_plan(
             raise TypeError("varargs/spacing: a 0-d Dask array spacing; pass a number instead")
         elif ax in periods:
             _check_uniform_period(sp, n, periods[ax], ax)
+        elif edge_order == 2 and not periodic[ax]:
+            _check_python_zero(sp, ax, "spacing" if torch_form else "varargs")
         plans.append(
             AxisPlan(ax, sp, is_coord, periodic[ax], periods.get(ax), torch_form and is_coord)
         )

@@ -21,6 +21,11 @@ float64 coordinates on another) is left to the reference. No fastmath, no
 contraction, ``error_model="numpy"`` (IEEE inf/nan, never an exception). The loops
 themselves are in ``_numba_sweep.py``.
 
+Floating-point warnings: the sweep reads the CPU's exception flags per block of
+rows (``_fpe.py``); if one that ``np.errstate`` does not ignore went up (overflow,
+divide by zero, invalid; underflow when asked for), the block is declined after the
+fact and the reference recomputes it, warning or raising as ``numpy.gradient`` does.
+
 Threads: ``parallel=True`` runs the rows in a numba ``prange`` but only from the
 main thread: numba's workqueue layer aborts the process when entered from
 several threads (numba#9288), so any other thread (a Dask worker) gets the
@@ -35,6 +40,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from . import _fpe
+from ._layout import c_layout, flat_view, pack_faces, readonly, rows
 from ._numba_sweep import (
     _A0,
     _A1,
@@ -46,19 +53,16 @@ from ._numba_sweep import (
     _E0,
     _E1,
     _EO1,
-    _HOFF,
-    _ISROW,
-    _LOFF,
     _MHI,
     _MLO,
     _N,
     _RCP,
     _RD,
-    _S,
     _SIN,
     _UNI,
     N_FPAR,
     N_IPAR,
+    fpe_probe,
     sweep_parallel,
     sweep_serial,
 )
@@ -242,89 +246,6 @@ def supports(f: Any, specs: tuple[AxisSpec, ...], dtype: Any) -> bool:
     return _plan(f, specs, dtype) is not None
 
 
-def _readonly(a: Any) -> Any:
-    """A read-only view: every input has one numba type, whatever its flags."""
-    v = a.view()
-    v.flags.writeable = False
-    return v
-
-
-def _c_layout(f: Any, specs: tuple[AxisSpec, ...]) -> tuple[Any, tuple[AxisSpec, ...], bool]:
-    """``f`` as a C-contiguous array: F-ordered input is transposed (no copy)."""
-    if f.flags.c_contiguous:
-        return f, specs, False
-    if f.flags.f_contiguous:
-        nd = f.ndim
-
-        def flip(face: Any) -> Any:
-            return None if face is None else face.T
-
-        specs = tuple(
-            AxisSpec(nd - 1 - s.axis, s.edge_order, s.h, s.dx, flip(s.lo), flip(s.hi))
-            for s in specs
-        )
-        return f.T, specs, True
-    return f, specs, False
-
-
-def _flat_view(f: Any, lead: int, length: int) -> Any:
-    """``(flat, strides)``: ``f``'s memory as one 1-D view and its leading strides.
-
-    Row ``idx`` of ``f`` (an index over the ``lead`` leading axes) is
-    ``flat[o : o + length]`` with ``o = sum(idx * strides)``, so a strided view (a
-    Dask block of ``da.from_array``) is read in place. None when the trailing axes
-    are not contiguous or a stride is negative (then the caller copies).
-    """
-    item, step = f.itemsize, f.itemsize
-    for a in range(f.ndim - 1, lead - 1, -1):
-        if f.shape[a] != 1 and f.strides[a] != step:
-            return None
-        step *= f.shape[a]
-    strides = []
-    for a in range(lead):
-        st = f.strides[a] if f.shape[a] > 1 else 0
-        if st < 0 or st % item:
-            return None
-        strides.append(st // item)
-    span = sum((n - 1) * st for n, st in zip(f.shape[:lead], strides, strict=True)) + length
-    flat = np.lib.stride_tricks.as_strided(f, shape=(span,), strides=(item,), writeable=False)
-    return flat, np.array(strides, dtype=np.int64)
-
-
-def _rows(f: Any, axes: list[int]) -> tuple[int, int, int]:
-    """``(M, L, lead)``: rows, row length, and how many leading axes index rows."""
-    nd = f.ndim
-    lead = nd - 1 if nd - 1 in axes else max(axes) + 1
-    length = int(np.prod(f.shape[lead:], dtype=np.int64))
-    return f.size // length, length, lead
-
-
-def _pack_faces(f, specs, ipar, m_rows, length, lead):  # noqa: ANN001, ANN202
-    """Outer-axis faces in one (rows, L) buffer; the row axis's faces as (M, planes)."""
-    empty_row = np.empty((m_rows, 0), f.dtype)
-    lo_r = hi_r = empty_row
-    chunks = []
-    off = 0
-    for k, spec in enumerate(specs):
-        if spec.axis >= lead:
-            lo_r = empty_row if spec.lo is None else spec.lo.reshape(m_rows, -1)
-            hi_r = empty_row if spec.hi is None else spec.hi.reshape(m_rows, -1)
-            ipar[k, _ISROW] = 1
-            continue
-        ipar[k, _S] = int(np.prod(f.shape[spec.axis + 1 : lead], dtype=np.int64))
-        for col, face in ((_LOFF, spec.lo), (_HOFF, spec.hi)):
-            if face is not None:
-                ipar[k, col] = off
-                chunks.append((off, face))
-                off += face.size // length
-    faces = np.empty((off, length), f.dtype)
-    for start, face in chunks:
-        rows = face.size // length
-        np.copyto(faces[start : start + rows].reshape(face.shape), face)
-    lo_r, hi_r = np.ascontiguousarray(lo_r), np.ascontiguousarray(hi_r)
-    return faces, lo_r, hi_r
-
-
 def gradient_block(
     f: Any, specs: tuple[AxisSpec, ...], dtype: Any, *, parallel: bool = False
 ) -> tuple[Any, ...]:
@@ -364,12 +285,12 @@ def try_gradient_block(
     params = _plan(f, specs, dtype)
     if params is None:
         return None
-    f, specs, transposed = _c_layout(f, specs)
-    m_rows, length, lead = _rows(f, [s.axis for s in specs])
-    view = _flat_view(f, lead, length)
+    f, specs, transposed = c_layout(f, specs)
+    m_rows, length, lead = rows(f, [s.axis for s in specs])
+    view = flat_view(f, lead, length)
     if view is None:
         f = np.ascontiguousarray(f)
-        view = _flat_view(f, lead, length)
+        view = flat_view(f, lead, length)
     flat, lstride = view
     ipar = np.stack([p[0] for p in params])
     fpar = np.stack([p[1] for p in params])
@@ -377,7 +298,7 @@ def try_gradient_block(
     cen = np.zeros((len(specs), 3, width), fpar.dtype)
     for k, p in enumerate(params):
         cen[k, :, : p[2].shape[1]] = p[2]
-    faces, lo_r, hi_r = _pack_faces(f, specs, ipar, m_rows, length, lead)
+    faces, lo_r, hi_r = pack_faces(f, specs, ipar, m_rows, length, lead)
     outs = [np.empty(f.shape, dtype) for _ in specs]
     pad = [np.empty((0, 0), dtype)] * max(0, _PAD_OUTPUTS - len(outs))
     out2 = tuple(o.reshape(m_rows, length) for o in outs) + tuple(pad)
@@ -393,6 +314,41 @@ def try_gradient_block(
         if spec.axis < lead:
             ipar[k, _SIN], ipar[k, _AXIS] = lstride[spec.axis], spec.axis
     lshape = np.array(f.shape[:lead], dtype=np.int64)
-    ro = _readonly
-    sweep(flat, ro(faces), ro(lo_r), ro(hi_r), ipar, fpar, cen, out2, lshape, lstride, nblocks)
+    status = np.zeros(nblocks, np.int32)
+    ro = readonly
+    args = (flat, ro(faces), ro(lo_r), ro(hi_r), ipar, fpar, cen, out2, lshape, lstride)
+    sweep(*args, nblocks, status)
+    if _needs_numpy(status, outs):
+        return None  # the reference recomputes it: NumPy's warnings, per np.errstate
     return tuple(o.T for o in outs) if transposed else tuple(outs)
+
+
+def _fpe_works() -> bool:
+    """Whether the flag constants are right on this CPU (checked once, then cached)."""
+    global _FPE_CHECKED
+    if _FPE_CHECKED is None:
+        one, zero = np.array([1.0, 0.0, 1.0]), np.array([0.0, 0.0, 2.0])
+        got = fpe_probe(one, zero).tolist() if _fpe.AVAILABLE else []
+        _FPE_CHECKED = got == [_fpe.FE_DIVBYZERO, _fpe.FE_INVALID, 0]
+        if not _FPE_CHECKED:
+            _fpe.disable()
+    return _FPE_CHECKED
+
+
+_FPE_CHECKED: bool | None = None
+
+
+def _needs_numpy(status: Any, outs: list[Any]) -> bool:
+    """Whether a flag that ``np.errstate`` does not ignore went up in the sweep.
+
+    Without usable flags (see ``_fpe.py``): whether an output is not finite while
+    the caller would hear of over/divide/invalid (slower, but never silent).
+    """
+    report = _fpe.flags_to_report()
+    if not report:
+        return False
+    if _fpe_works():
+        return bool(np.bitwise_or.reduce(status) & report)
+    if not report & (_fpe.FE_INVALID | _fpe.FE_DIVBYZERO | _fpe.FE_OVERFLOW):
+        return False
+    return not all(np.isfinite(o).all() for o in outs)

@@ -25,6 +25,8 @@ from typing import Any
 import numba  # noqa: TID253 - imported only through daskgrad.kernels._numba
 import numpy as np
 
+from . import _fpe
+
 # Integer parameters per spec (ipar columns) and float parameters (fpar columns).
 _S, _N, _MLO, _MHI, _EO1, _C32, _UNI, _LOFF, _HOFF, _ISROW, _RCP, _SIN, _AXIS = range(13)
 _D, _E0, _E1, _A0, _B0, _C0, _A1, _B1, _C1, _RD = range(10)
@@ -32,6 +34,33 @@ N_IPAR, N_FPAR = 13, 10
 
 _njit = numba.njit(error_model="numpy", nogil=True)
 _inline = numba.njit(error_model="numpy", nogil=True, inline="always")
+_FE_ALL = _fpe.FE_ALL
+
+if _fpe.AVAILABLE:
+    _fe_clear, _fe_test = _fpe.feclearexcept, _fpe.fetestexcept  # ctypes, callable in numba
+else:
+
+    @_njit
+    def _fe_clear(mask: int) -> int:
+        return 0
+
+    @_njit
+    def _fe_test(mask: int) -> int:
+        return 0
+
+
+@_njit
+def fpe_probe(x: Any, y: Any) -> Any:
+    """The flags raised by ``x / y`` (elementwise), one int per element: a check of
+    the flag constants (``1 / 0``: divide by zero; ``0 / 0``: invalid)."""
+    out = np.zeros(x.shape[0], np.int64)
+    q = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        _fe_clear(_FE_ALL)
+        q[i] = x[i] / y[i]  # stored before the call, so computed before it
+        out[i] = _fe_test(_FE_ALL)
+        _fe_clear(_FE_ALL)
+    return out
 
 
 # ----------------------------------------------------------------------------------
@@ -288,15 +317,18 @@ def _sweep(
     lshape: Any,
     lstride: Any,
     nblocks: int,
+    status: Any,
 ) -> None:
     """The one sweep: every row once, every requested partial per row.
 
     Rows are numbered in C order over the ``lshape`` leading axes; the input row of
     index ``idx`` starts at ``flat[sum(idx * lstride)]`` (any strides: a strided
-    view is read in place), the output rows are packed.
+    view is read in place), the output rows are packed. ``status[blk]`` receives the
+    floating-point exception flags that block ``blk`` raised (see ``_fpe.py``).
     """
     m_rows, n_specs, nlead = outs[0].shape[0], ipar.shape[0], lshape.shape[0]
     for blk in numba.prange(nblocks):
+        _fe_clear(_FE_ALL)
         r0, r1 = blk * m_rows // nblocks, (blk + 1) * m_rows // nblocks
         idx = np.zeros(max(nlead, 1), np.int64)  # odometer over the leading axes
         rem, off = r0, 0
@@ -320,6 +352,8 @@ def _sweep(
                 off -= lshape[a] * lstride[a]
                 idx[a] = 0
                 a -= 1
+        status[blk] = _fe_test(_FE_ALL)
+        _fe_clear(_FE_ALL)
 
 
 sweep_serial = numba.njit(error_model="numpy", nogil=True)(_sweep)
