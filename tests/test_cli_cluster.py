@@ -1,10 +1,18 @@
 """``--scheduler``: the command joins an existing cluster, here over TLS with certificates
-made by openssl (a real LocalCluster listening on tls://127.0.0.1)."""
+made by openssl (a real LocalCluster listening on tls://127.0.0.1), and gives up within
+``--timeout`` with one line (exit 2) on addresses that are not a Dask scheduler:
+listeners started here, on 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import socketserver
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +25,8 @@ pytestmark = [
     requires_zarr,
     requires_distributed,
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command"),
 ]
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
 def _certificates(tmp: Path) -> tuple[str, str, str]:
@@ -75,6 +83,7 @@ def _certificates(tmp: Path) -> tuple[str, str, str]:
     return str(tmp / "ca.pem"), str(tmp / "cert.pem"), str(tmp / "key.pem")
 
 
+@needs_openssl
 def test_join_a_tls_cluster(tmp_path):
     from distributed import LocalCluster
     from distributed.security import Security
@@ -137,9 +146,148 @@ def test_join_a_tls_cluster(tmp_path):
 
     with xr.open_zarr(src) as ds:
         assert_same_values(tmp_path / "out.zarr", reference(ds[["t2m"]], ["longitude"]))
-    assert without.returncode == 1 and "Traceback" not in without.stderr
+    assert without.returncode == 2, without.stderr
+    assert without.stderr.splitlines() == [
+        f"daskgrad: error: {address.replace('tls://', 'tcp://')} does not speak the Dask "
+        "protocol: it closed the connection (a tls:// scheduler? then give a tls:// address)"
+    ]
 
 
 def test_batch_example_is_valid_bash():
     script = Path(__file__).resolve().parents[1] / "examples" / "batch.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+# ---------------------------------------------------------------- bounded connect
+TIMEOUT = 3  # --timeout of these runs
+MARGIN = 60  # the interpreter's start and imports on a loaded 2-core machine
+
+
+@contextlib.contextmanager
+def _silent_listener() -> Iterator[str]:
+    """A TCP port on 127.0.0.1 that accepts connections and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+class _HttpHandler(socketserver.BaseRequestHandler):
+    """Answers whatever it is sent as a web server answers a request it cannot parse."""
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        self.request.sendall(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+
+
+@contextlib.contextmanager
+def _http_server() -> Iterator[str]:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _HttpHandler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"tcp://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            thread.join()
+
+
+def _join(address: str, tmp: Path) -> tuple[subprocess.CompletedProcess, float]:
+    src = tmp / "in.zarr"
+    if not src.exists():
+        write_zarr(sample(ntime=1), src, {"time": 1})
+    start = time.monotonic()
+    proc = run_cli(
+        "gradient",
+        src,
+        tmp / "out.zarr",
+        "--dim",
+        "longitude",
+        "--scheduler",
+        address,
+        "--timeout",
+        str(TIMEOUT),
+        cwd=tmp,
+        timeout=TIMEOUT + MARGIN + 30,
+    )
+    return proc, time.monotonic() - start
+
+
+def test_a_port_that_never_answers_gives_up_after_the_timeout(tmp_path):
+    with _silent_listener() as address:
+        proc, seconds = _join(address, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"daskgrad: error: could not connect to the scheduler at {address} within {TIMEOUT} s: "
+        "it accepted the connection but did not answer (is it a Dask scheduler?)"
+    ]
+    assert seconds < TIMEOUT + MARGIN
+    assert not (tmp_path / "out.zarr").exists()
+
+
+def test_an_http_server_is_not_a_scheduler(tmp_path):
+    with _http_server() as address:
+        proc, seconds = _join(address, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"daskgrad: error: {address} does not speak the Dask protocol: its answer is not a "
+        "Dask message (an HTTP server, such as a dashboard?)"
+    ]
+    assert seconds < TIMEOUT + MARGIN
+    assert not (tmp_path / "out.zarr").exists()
+
+
+def test_nothing_listening_is_retried_until_the_timeout(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # a free port, then closed
+        port = taken.getsockname()[1]
+    proc, seconds = _join(f"tcp://127.0.0.1:{port}", tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(
+        f"daskgrad: error: could not connect to the scheduler at tcp://127.0.0.1:{port} "
+        f"within {TIMEOUT} s (ConnectionRefusedError"
+    ), line
+    assert TIMEOUT - 0.5 < seconds < TIMEOUT + MARGIN
+
+
+def test_the_probe_accepts_a_scheduler_and_refuses_a_worker():
+    from distributed import LocalCluster
+
+    from daskgrad._connect import probe_scheduler
+    from daskgrad._usage import UsageError
+
+    with LocalCluster(
+        n_workers=1,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        probe_scheduler(cluster.scheduler_address, timeout=10)
+        worker = next(iter(cluster.scheduler_info["workers"]))
+        with pytest.raises(UsageError, match="answered, but it is a Dask Worker, not a scheduler"):
+            probe_scheduler(worker, timeout=10)
+
+
+def test_a_bad_timeout_is_a_usage_error(tmp_path):
+    proc = run_cli("gradient", "in.zarr", "out.zarr", "--dim", "x", "--timeout", "0", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--timeout must be a positive number of seconds, got 0.0" in proc.stderr
