@@ -195,9 +195,18 @@ def array_from_graph(
     return da.Array(hlg, out, chunks=chunks, dtype=meta.dtype, meta=meta)
 
 
+def __getattr__(name: str) -> Any:
+    # ``_DaskgradGraph`` is made on first use (it subclasses a dask class); this lets
+    # pickle find it by reference (distributed ships expressions to the scheduler).
+    if name == "_DaskgradGraph":
+        return _graph_expr_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @functools.cache
 def _graph_expr_type() -> type:
-    """The array-expression class of :func:`array_from_graph` (private Dask API)."""
+    """The array-expression class of :func:`array_from_graph` (private Dask API),
+    importable as ``daskgrad._compat._DaskgradGraph`` (so that it pickles)."""
     from dask.array._array_expr._expr import ArrayExpr
     from dask.base import tokenize
 
@@ -226,4 +235,6 @@ def _graph_expr_type() -> type:
             deps = [d._name for d in self.dependencies()]
             return self.operand("build")(self._name, self._graph_token, deps)
 
+    DaskgradGraph.__name__ = DaskgradGraph.__qualname__ = "_DaskgradGraph"
+    DaskgradGraph.__module__ = __name__
     return DaskgradGraph
