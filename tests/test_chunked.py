@@ -159,3 +159,46 @@ def test_period_shorter_than_the_coordinates_is_an_error():
     )
     with pytest.raises(ValueError, match="period"):
         g.compute()
+
+
+def _masked(x):
+    """A Dask array with masked chunks: ``da.ma.masked_array`` in classic mode
+    (array-expr mode has no ``da.ma``), ``map_blocks`` with a masked meta in both."""
+    import dask.array as da
+
+    out = [x.map_blocks(np.ma.masked_invalid, meta=np.ma.masked_array(np.empty((0,) * x.ndim)))]
+    if not da.array_expr_enabled():
+        out.append(da.ma.masked_array(x, mask=x > 3))
+    return out
+
+
+def test_masked_dask_input_is_refused_at_call_time():
+    """Like NumPy masked input (the mask was silently dropped before)."""
+    import dask.array as da
+
+    import daskgrad
+
+    x = da.from_array(np.arange(10.0), chunks=4)
+    with pytest.raises(TypeError, match="f: masked arrays are not supported"):
+        daskgrad.gradient(np.ma.masked_array(np.arange(10.0), mask=[0, 1] * 5))
+    for m in _masked(x):
+        assert isinstance(m._meta, np.ma.MaskedArray)
+        with raise_if_dask_computes(), pytest.raises(TypeError, match="f: masked arrays are not"):
+            daskgrad.gradient(m, edge_order=2)
+
+
+def test_masked_dask_coordinates_are_refused_at_call_time():
+    import dask.array as da
+
+    import daskgrad
+
+    f = da.from_array(np.arange(20.0).reshape(2, 10) ** 2, chunks=4)
+    for m in _masked(da.from_array(np.arange(10.0), chunks=3)):
+        with (
+            raise_if_dask_computes(),
+            pytest.raises(TypeError, match="varargs/spacing: masked arrays are not supported"),
+        ):
+            daskgrad.gradient(f, 1.0, m)
+    # unmasked Dask coordinates of the same values are fine
+    g = daskgrad.gradient(f, da.from_array(np.arange(10.0), chunks=3), axis=1)
+    np.testing.assert_array_equal(g.compute(), np.gradient(f.compute(), axis=1), strict=True)
