@@ -22,6 +22,11 @@ if module_available("xarray"):
         pass
 
 
+def __dir__() -> list[str]:
+    # the lazily imported names too (divergence, vorticity), for dir() and completion
+    return sorted(set(globals()) | set(__all__))
+
+
 def __getattr__(name: str) -> Any:
     if name in ("divergence", "vorticity"):
         from . import vector

@@ -311,7 +311,7 @@ class Progress:
         elapsed = now - self.start
         if self.done == self._first and self.done < self.total:
             spin = _SPIN[int(elapsed / _TICK) % len(_SPIN)]
-            return f"computing the first chunks {spin} ({format_eta(elapsed)})"
+            return f"computing {spin} ({format_eta(elapsed)})"
         text = format_bytes_rate(self.nbytes / max(elapsed, 1e-9))
         eta = self.eta(now)
         return text if eta is None else f"{text} | ETA {format_eta(eta)}"
