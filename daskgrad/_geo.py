@@ -118,16 +118,20 @@ def check_radius(radius: Any) -> float:
 def is_whole_circle(lon: Any) -> bool:
     """True when 1-D longitudes (degrees) are evenly spaced and cover the circle once.
 
-    That is: ``n >= 2`` points, every step equal to ``d`` (to a relative 1e-6) and
-    ``n * |d| == 360`` (to 1e-6 degrees), as in ``0, 2.5, ..., 357.5`` or
-    ``-180, ..., 177.5``. A grid that repeats the first meridian at the end
-    (``0 .. 360``) or covers only part of the circle is not. Lazy (Dask)
-    longitudes are not computed and count as not whole.
+    That is: ``n >= 2`` points whose steps around the circle (each ``diff`` taken
+    modulo 360 into ``[-180, 180)``, the step from the last point back to the first
+    included) are all equal to ``d`` (to a relative 1e-6), with ``n * |d| == 360``
+    (to 1e-6 degrees), as in ``0, 2.5, ..., 357.5``, ``-180, ..., 177.5`` or the
+    same grid stored rolled (``180, ..., 357.5, 0, ..., 177.5``). A grid that
+    repeats the first meridian at the end (``0 .. 360``) or covers only part of the
+    circle is not. Lazy (Dask) longitudes are not computed and count as not whole.
 
     Examples
     --------
     >>> is_whole_circle(np.arange(0, 360, 2.5)), is_whole_circle(np.arange(-180, 180, 2.5))
     (True, True)
+    >>> is_whole_circle(np.roll(np.arange(0, 360, 30.0), 6))  # 180 .. 330, 0 .. 150
+    True
     >>> is_whole_circle(np.arange(0, 360.1, 2.5)), is_whole_circle(np.arange(0, 90, 2.5))
     (False, False)
     """
@@ -135,7 +139,8 @@ def is_whole_circle(lon: Any) -> bool:
         return False
     if lon.dtype.kind not in "iuf":
         return False
-    steps = np.diff(lon.astype(np.float64))
+    x = lon.astype(np.float64)
+    steps = (np.diff(np.append(x, x[0])) + 180.0) % 360.0 - 180.0
     step = steps[0]
     if step == 0 or not np.all(np.abs(steps - step) <= 1e-6 * abs(step)):
         return False

@@ -17,7 +17,15 @@ import numpy as np
 
 from ._compat import is_cupy_array, is_dask_array, is_torch_tensor
 
-__all__ = ["AxisPlan", "Plan", "ZeroSpacingError", "as_array", "make_plan", "output_dtype"]
+__all__ = [
+    "AxisPlan",
+    "Plan",
+    "ZeroSpacingError",
+    "as_array",
+    "check_uniform_period",
+    "make_plan",
+    "output_dtype",
+]
 
 BOUNDARIES = ("none", "periodic")
 
@@ -261,7 +269,7 @@ def _period(period: Any, periodic: dict[int, bool], axes: tuple[int, ...], ndim:
     return {ax: p for ax, p in per.items() if periodic[ax]}
 
 
-def _check_uniform_period(h: Any, n: int, period: Any, ax: int) -> None:
+def check_uniform_period(h: Any, n: int, period: Any, ax: Any) -> None:
     """A period given with a scalar spacing must agree with it (``n * |h| == period``)."""
     if not np.isclose(n * abs(complex(h)), period, rtol=1e-9, atol=0):
         raise ValueError(
@@ -337,7 +345,7 @@ def make_plan(
         elif is_dask_array(sp):
             raise TypeError("varargs/spacing: a 0-d Dask array spacing; pass a number instead")
         elif ax in periods:
-            _check_uniform_period(sp, n, periods[ax], ax)
+            check_uniform_period(sp, n, periods[ax], ax)
         elif edge_order == 2 and not periodic[ax]:
             _check_python_zero(sp, ax, "spacing" if torch_form else "varargs")
         plans.append(

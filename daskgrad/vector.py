@@ -26,6 +26,7 @@ import xarray as xr
 from . import _geo
 from ._attrs import derived_attrs
 from ._labels import Axis, partials, resolve_axes
+from .xarray import check_period
 
 __all__ = ["divergence", "vorticity"]
 
@@ -85,6 +86,7 @@ def _operator(
     """
     geo = _geo.geo_of(a, geographic, radius)
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
+    check_period(period, [x, y], a)
     options = {"edge_order": edge_order}
     if geo is None:
         da_dx = _partial(a, x, options)

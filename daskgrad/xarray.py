@@ -13,14 +13,17 @@ gives an output without attrs, identical to xarray's ``differentiate``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from . import _geo
 from ._attrs import derived_attrs
-from ._labels import Axis, check_keys, partials, resolve_axes
+from ._labels import Axis, check_keys, is_datetime_like, partials, resolve_axes
+from ._plan import check_uniform_period
 
 __all__ = ["GradDataArrayAccessor", "GradDatasetAccessor"]
 
@@ -55,6 +58,58 @@ def _data_vars(obj: Any) -> list[tuple[Hashable, xr.DataArray]]:
     return [(k, obj[k]) for k in obj.data_vars]
 
 
+def _numeric_vars(obj: Any) -> list[tuple[Hashable, xr.DataArray]]:
+    """The data variables to differentiate; a Dataset's non-numeric ones (strings,
+    objects) are left out with a UserWarning naming them (as the CLI's default)."""
+    pairs = _data_vars(obj)
+    if isinstance(obj, xr.DataArray):
+        return pairs
+    keep, skipped = [], []
+    for name, da in pairs:
+        numeric = da.dtype.kind in "biufc" or is_datetime_like(da.variable)
+        (keep if numeric else skipped).append((name, da))
+    if skipped:
+        names = ", ".join(repr(n) for n, _ in skipped)
+        warnings.warn(
+            f"gradient: skipping non-numeric data variable(s) {names} "
+            f"({', '.join(str(da.dtype) for _, da in skipped)})",
+            UserWarning,
+            stacklevel=4,
+        )
+    return keep
+
+
+def check_period(period: Any, axes: list[Axis], obj: Any) -> None:
+    """A ``period`` must be about a periodic coordinate, as in the array API.
+
+    A scalar period with no periodic coordinate among ``axes``, or a mapping that
+    names a non-periodic one, is a ValueError (a geographic longitude that covers
+    the whole circle is periodic by itself, so a period for it is fine). On a
+    periodic dimension without coordinate (unit spacing) the period must equal its
+    length.
+    """
+    if period is None:
+        return
+    mapping = isinstance(period, Mapping)
+    for a in axes:
+        given = period.get(a.name, period.get(a.dim)) if mapping else period
+        if given is None:
+            continue
+        if not a.periodic and mapping:
+            raise ValueError(
+                f"period: given for {a.name!r}, which is not periodic (set "
+                f"boundary={{{a.name!r}: 'periodic'}}, or leave its period out)"
+            )
+        if a.periodic and np.ndim(a.spacing) == 0:
+            check_uniform_period(a.spacing, obj.sizes[a.dim], given, repr(a.dim))
+    if not mapping and not any(a.periodic for a in axes):
+        names = [a.name for a in axes]
+        raise ValueError(
+            f"period: given, but none of {names} is periodic (set boundary='periodic'; "
+            "with geographic=True a longitude covering the whole circle is periodic by itself)"
+        )
+
+
 def _default_names(obj: Any, geo: _geo.Geo | None) -> list[Hashable] | None:
     """dims=None: the horizontal coordinates on a geographic grid, else None (all dims)."""
     if geo is None:
@@ -73,6 +128,7 @@ def _differentiate(
     **options: Any,
 ) -> Any:
     (axis,), geo = _options(obj, [coord], datetime_unit=datetime_unit, **options)
+    check_period(options.get("period"), [axis], obj)
     unit = axis.time_unit or datetime_unit
 
     def one(name: Any, da: xr.DataArray) -> xr.Variable:
@@ -109,10 +165,12 @@ def _gradient(
         for arg in ("boundary", "period"):
             check_keys(options.get(arg), set(obj.dims) | set(obj.coords), arg)
     out: dict[Hashable, xr.Variable] = {}
-    for var_name, da in _data_vars(obj):
+    used: dict[Hashable, Axis] = {a.name: a for a in fixed} if names is not None else {}
+    for var_name, da in _numeric_vars(obj):
         axes = fixed if names is not None else resolve_axes(obj, da.dims, strict=False, **kw)
         if not axes or any(a.dim not in da.dims for a in axes):
             continue
+        used.update((a.name, a) for a in axes)
         unit = next((a.time_unit for a in axes if a.time_unit), datetime_unit)
         results = partials(
             da.variable, axes, edge_order=edge_order, datetime_unit=unit, obj=obj, geo=geo
@@ -122,6 +180,7 @@ def _gradient(
             if key in obj.coords:
                 raise ValueError(f"gradient: output name {key!r} is also a coordinate name")
             out[key] = _result_variable(data, da.variable, var_name, axis, keep_attrs)
+    check_period(options.get("period"), list(used.values()), obj)
     if not out:
         raise ValueError(f"dims: no data variable has all of the dimensions of {names!r}")
     attrs = dict(obj.attrs) if isinstance(obj, xr.Dataset) else {}
