@@ -39,6 +39,8 @@ def gradient(
         one per differentiated axis (in the order of ``axis``), each a scalar or a
         1-D coordinate array of that axis's length (NumPy, CuPy, Dask or a list).
         Coordinates with exactly equal differences use the uniform formula, as NumPy.
+        Integer coordinates become float64; bool coordinates are refused (TypeError:
+        almost always a mask passed by mistake).
     axis : None, int or tuple of ints, optional
         Axes to differentiate (default: all). Negative values count from the end.
     edge_order : {1, 2}, optional
@@ -51,6 +53,8 @@ def gradient(
         Length of the period of a periodic axis given by coordinates (e.g. 360 for
         longitude in degrees): the step across the seam is ``x[0] + period - x[-1]``
         (``x[0] - period - x[-1]`` for decreasing coordinates). Required there.
+        Coordinates stored rolled (``180, ..., 330, 0, ..., 150`` with period 360)
+        step one period on across their single jump back: the sorted grid's values.
     spacing : scalar or list, optional
         Torch form (``torch.gradient``'s ``spacing``): a scalar for every dim, one
         scalar per dim, or one 1-D coordinate array per dim (always the non-uniform
@@ -69,7 +73,22 @@ def gradient(
     Raises
     ------
     ValueError, TypeError
-        At call time (Dask input included), naming the offending argument.
+        At call time (Dask input included), naming the offending argument; the
+        messages keep ``numpy.gradient``'s phrases ("invalid number of arguments",
+        "distances must be either scalars or 1d", "distances must match the length
+        of the corresponding dimension").
+    ZeroDivisionError
+        A Python-number spacing of 0 with ``edge_order=2``, as ``numpy.gradient``
+        (at call time; also a ValueError).
+
+    Warns
+    -----
+    RuntimeWarning
+        Where ``numpy.gradient`` warns (overflow, divide by zero, invalid value),
+        under the caller's ``np.errstate`` (``"raise"`` raises FloatingPointError).
+        On Dask, at compute time, from the task of the block that hits it (Dask's
+        schedulers run tasks in the caller's context, so its ``np.errstate`` holds
+        when ``compute`` is called inside it).
 
     See Also
     --------
@@ -90,8 +109,14 @@ def gradient(
     """
     f = as_array(f)
     plan = make_plan(
-        f, varargs, axis=axis, edge_order=edge_order, boundary=boundary,
-        period=period, spacing=spacing, dim=dim,
+        f,
+        varargs,
+        axis=axis,
+        edge_order=edge_order,
+        boundary=boundary,
+        period=period,
+        spacing=spacing,
+        dim=dim,
     )
     if not plan.axes:
         return ()
