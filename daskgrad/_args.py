@@ -10,7 +10,14 @@ from typing import Any, NoReturn
 from . import __version__
 from ._usage import UsageError
 
-__all__ = ["build_parser", "parse_chunks", "parse_period", "parse_shards", "parse_storage_options"]
+__all__ = [
+    "build_parser",
+    "parse_chunks",
+    "parse_period",
+    "redact_argv",
+    "parse_shards",
+    "parse_storage_options",
+]
 
 
 _EPILOG_GRADIENT = """\
@@ -243,3 +250,28 @@ def parse_storage_options(text: str) -> dict[str, Any]:
             f"expected a JSON object such as {{}} or {{KEY: VALUE, ...}}, got {text!r}"
         )
     return value
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """``argv`` with the value of ``--storage-options`` (credentials) replaced by ``{...}``.
+
+    The command line is recorded in OUTPUT's ``history``; storage options never are.
+
+    Examples
+    --------
+    >>> redact_argv(["gradient", "s3://b/in.zarr", "o", "--storage-options", '{"secret": "s"}'])
+    ['gradient', 's3://b/in.zarr', 'o', '--storage-options', '{...}']
+    >>> redact_argv(["--storage-options={}", "--dim", "x"])
+    ['--storage-options={...}', '--dim', 'x']
+    """
+    out: list[str] = []
+    hide = False
+    for item in argv:
+        if hide:
+            item, hide = "{...}", False
+        elif item == "--storage-options":
+            hide = True
+        elif item.startswith("--storage-options="):
+            item = "--storage-options={...}"
+        out.append(item)
+    return out

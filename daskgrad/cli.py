@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from ._args import build_parser, parse_chunks, parse_period
+from ._args import build_parser, parse_chunks, parse_period, redact_argv
 from ._connect import ClusterOptions
 from ._usage import UsageError
 
@@ -143,7 +143,7 @@ def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, An
 
 def _history(argv: list[str], old: str | None) -> str:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = f"{stamp}: " + shlex.join(["daskgrad", *argv])
+    line = f"{stamp}: " + shlex.join(["daskgrad", *redact_argv(argv)])  # no credentials
     return line + ("\n" + old if old else "")
 
 
