@@ -129,8 +129,19 @@ def _security(opts: ClusterOptions) -> Any:
     )
 
 
+#: multiprocessing's resource tracker (a process of its own, started with this process's
+#: -W options) warns at exit about semaphores of workers stopped by force, as after a
+#: failed run: noise for the command's user, who sees the failure itself in one line
+_TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+
+
 def _local_cluster(opts: ClusterOptions, log: TextIO) -> Any:
+    import sys
+
     from distributed import LocalCluster
+
+    if not opts.logs and _TRACKER_WARNING not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_WARNING)
 
     dashboard = opts.dashboard and module_available("bokeh")
     if opts.dashboard and not dashboard:

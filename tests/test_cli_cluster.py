@@ -291,3 +291,46 @@ def test_a_bad_timeout_is_a_usage_error(tmp_path):
     proc = run_cli("gradient", "in.zarr", "out.zarr", "--dim", "x", "--timeout", "0", cwd=tmp_path)
     assert proc.returncode == 2
     assert "--timeout must be a positive number of seconds, got 0.0" in proc.stderr
+
+
+# ---------------------------------------------------------------- errors on workers
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if not line.startswith("cluster: ")]
+
+
+def test_an_error_raised_on_a_worker_is_one_line(tmp_path):
+    """A chunk of INPUT that does not decode fails in a worker's task: one line (no
+    distributed log records, no traceback); ``--traceback`` shows the rest."""
+    src = write_zarr(sample(ntime=2), tmp_path / "in.zarr", {"time": 1})
+    (src / "t2m" / "1.0.0").write_bytes(b"not a compressed chunk")
+    args = ["gradient", src, tmp_path / "out.zarr", "--dim", "longitude", "--var", "t2m"]
+    args += ["--workers", "1", "--no-dashboard", "--no-progress"]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    (line,) = _error_lines(proc.stderr)
+    assert line.startswith("daskgrad: error: ") and "decompress" in line, line
+    verbose = run_cli("--traceback", *args, cwd=tmp_path)
+    assert verbose.returncode == 1
+    assert "Traceback (most recent call last)" in verbose.stderr
+
+
+def test_workers_that_cannot_start_name_the_memory_limit(tmp_path):
+    src = write_zarr(sample(ntime=1), tmp_path / "in.zarr", {"time": 1})
+    proc = run_cli(
+        "gradient",
+        src,
+        tmp_path / "out.zarr",
+        "--dim",
+        "longitude",
+        "--workers",
+        "1",
+        "--memory-limit",
+        "1MiB",
+        "--no-dashboard",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert _error_lines(proc.stderr) == [
+        "daskgrad: error: RuntimeError: the local workers stopped as they started "
+        "(is --memory-limit 1MiB enough for a worker process?)"
+    ]
