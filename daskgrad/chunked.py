@@ -31,6 +31,19 @@ Coordinates travel alongside: NumPy/CuPy coordinates are sliced per block when t
 graph is built (each task carries only its own segment); Dask coordinates stay
 lazy: one task per axis turns them into differences (and makes NumPy's global
 uniform-spacing decision), and each kernel slices its segment out of that.
+
+Zero-length chunks (boolean indexing + ``compute_chunk_sizes()``, concatenating
+empty arrays, some rechunks) are allowed: an empty block is never a face source
+(faces are gathered across it), the ends of a non-periodic axis are its first and
+last non-empty blocks, and an empty block's task returns empty arrays without
+calling the kernel. Masked chunks (``_meta`` a ``numpy.ma.MaskedArray``, of ``f`` or
+of Dask coordinates) are refused at call time, as NumPy masked input is.
+
+The graph is built by ``_kernel_layer``/``_pick_layer`` from the names of the
+input arrays, and turned into Dask arrays by ``_compat.array_from_graph``, in
+either of Dask's array modes (classic ``HighLevelGraph``, or array expressions
+with ``DASK_ARRAY__QUERY_PLANNING=True``, where optimisation may rename the
+inputs and the layer is rebuilt with their new names). Same tasks, same bits.
 """
 
 from __future__ import annotations
