@@ -277,3 +277,26 @@ def test_resume_refuses_a_changed_netcdf_input(tmp_path):
     proc = run_cli(*argv, "--resume", cwd=tmp_path)
     assert_refused(proc, "INPUT changed", "in.nc", "--overwrite starts again")
     assert tree_state(tmp_path / "out.zarr") == state
+
+
+def test_s3_output_is_claimed_with_a_create_exclusive_object(s3_server):  # noqa: F811
+    from daskgrad._paths import claim_output, claims
+    from daskgrad._usage import UsageError
+
+    out = s3_server.url("out.zarr")
+    fs = s3_server.filesystem()
+    with claims():
+        first = claim_output(out, s3_server.options)
+        assert first.lock == out.rsplit("/", 1)[0] + "/.out.zarr.daskgrad-lock"
+        with pytest.raises(UsageError, match=BUSY):
+            claim_output(out, s3_server.options)
+    fs.invalidate_cache()
+    assert not fs.exists(first.lock)
+    # the put is conditional (If-None-Match: *): of two writers racing, one fails
+    racing = [fs.open(first.lock, "xb"), fs.open(first.lock, "xb")]
+    for f in racing:
+        f.write(b"{}")
+    racing[0].close()
+    with pytest.raises(FileExistsError):
+        racing[1].close()
+    fs.rm(first.lock)
