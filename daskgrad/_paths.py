@@ -162,7 +162,7 @@ def check_paths(input_spec: str, output_spec: str) -> None:
     >>> check_paths(os.path.join(d, "in.zarr"), "file://" + d + "/in.zarr/sub")
     Traceback (most recent call last):
     ...
-    daskgrad._usage.UsageError: OUTPUT file://.../in.zarr/sub is INPUT, inside it, or holds it ...
+    daskgrad._usage.UsageError: OUTPUT file://.../in.zarr/sub would overwrite INPUT ...
     """
     output = normalise(output_spec)
     if "://" not in output and os.path.islink(output):
@@ -180,7 +180,8 @@ def check_paths(input_spec: str, output_spec: str) -> None:
         )
         if why:
             raise UsageError(
-                f"OUTPUT {output_spec} {why} ({src}); nothing was written: choose another OUTPUT"
+                f"OUTPUT {output_spec} would overwrite INPUT {src}: it {why}; "
+                "nothing was written, choose another OUTPUT"
             )
 
 
