@@ -71,6 +71,19 @@ CASES = [
     ("coord-2d", (4,), (np.zeros((2, 2)),), {}, ValueError, "1-D|1d|one-dim"),
     ("torch-coord-2d", (4,), (), {"spacing": [np.zeros((2, 2))]}, ValueError,
      "1-D|1d|one-dim"),
+    ("coord-bool", (4,), (np.array([0, 1, 0, 1], dtype=bool),), {}, TypeError,
+     "varargs: bool coordinates"),
+    ("torch-coord-bool", (4,), (), {"spacing": [np.array([0, 1, 1, 0], dtype=bool)]},
+     TypeError, "spacing: bool coordinates"),
+    # numpy.gradient's own phrases are kept (numpy's tests look for them)
+    ("coord-2d-numpy-phrase", (4,), (np.zeros((2, 2)),), {}, ValueError,
+     "distances must be either scalars or 1d"),
+    ("coord-length-numpy-phrase", (5,), (X3,), {}, ValueError,
+     "when 1d, distances must match the length of the corresponding dimension"),
+    ("count-numpy-phrase", (4, 5), (1.0, 1.0, 1.0), {}, TypeError,
+     "varargs: invalid number of arguments"),
+    # a Python zero with second-order edges: numpy's ZeroDivisionError (also a ValueError)
+    ("zero-spacing-e2", (5,), (0.0,), {"edge_order": 2}, ZeroDivisionError, "varargs: .*zero"),
     # too few points for edge_order
     ("one-point-e1", (1,), (), {}, ValueError, "edge_order|point"),
     ("two-points-e2", (2,), (), {"edge_order": 2}, ValueError, "edge_order|point"),

@@ -204,6 +204,12 @@ def test_is_whole_circle():
     assert not is_whole_circle(np.arange(0, 180, 2.5))
     assert not is_whole_circle(np.array([0.0, 1.0, 3.0]))
     assert not is_whole_circle(np.array([0.0]))
+    # stored rolled: still the whole circle (steps modulo 360)
+    assert is_whole_circle(np.r_[np.arange(180.0, 360.0, 30.0), np.arange(0.0, 180.0, 30.0)])
+    assert is_whole_circle(np.roll(np.arange(0, 360, 2.5), 50))
+    assert is_whole_circle(np.roll(np.arange(357.5, -1, -2.5), 7))
+    assert not is_whole_circle(np.roll(np.arange(0, 360.1, 2.5), 50))
+    assert not is_whole_circle(np.array([180.0, 270.0, 0.0, 30.0]))  # uneven
 
 
 def test_geographic_with_time_and_non_geographic_dims():
