@@ -57,31 +57,71 @@ CASES = [
     ("three-scalars-2d", (4, 5), (1.0, 1.0, 1.0), {}, TypeError, "spacing|varargs"),
     ("one-coordinate-2d", (4, 5), (X5,), {}, TypeError, "spacing|varargs"),
     ("two-scalars-one-axis", (4, 5), (1.0, 2.0), {"axis": 1}, TypeError, "spacing|varargs"),
-    ("torch-list-too-long", (4, 5), (), {"spacing": [1.0, 2.0, 3.0]}, (TypeError, ValueError),
-     "spacing"),
-    ("torch-list-vs-dim", (4, 5), (), {"spacing": [1.0, 2.0], "dim": 1},
-     (TypeError, ValueError), "spacing"),
+    (
+        "torch-list-too-long",
+        (4, 5),
+        (),
+        {"spacing": [1.0, 2.0, 3.0]},
+        (TypeError, ValueError),
+        "spacing",
+    ),
+    (
+        "torch-list-vs-dim",
+        (4, 5),
+        (),
+        {"spacing": [1.0, 2.0], "dim": 1},
+        (TypeError, ValueError),
+        "spacing",
+    ),
     # coordinates of the wrong length or not 1-D
     ("coord-too-short", (5,), (X3,), {}, ValueError, "spacing|varargs|coordinate"),
     ("coord-too-long", (4,), (X5,), {}, ValueError, "spacing|varargs|coordinate"),
     ("coord-wrong-axis", (4, 5), (X5, X4), {}, ValueError, "spacing|varargs|coordinate"),
     ("coord-one-element-list", (3,), ([2.0],), {}, ValueError, "spacing|varargs|coordinate"),
-    ("torch-coord-too-short", (5,), (), {"spacing": [X3]}, ValueError,
-     "spacing|coordinate"),
+    ("torch-coord-too-short", (5,), (), {"spacing": [X3]}, ValueError, "spacing|coordinate"),
     ("coord-2d", (4,), (np.zeros((2, 2)),), {}, ValueError, "1-D|1d|one-dim"),
-    ("torch-coord-2d", (4,), (), {"spacing": [np.zeros((2, 2))]}, ValueError,
-     "1-D|1d|one-dim"),
-    ("coord-bool", (4,), (np.array([0, 1, 0, 1], dtype=bool),), {}, TypeError,
-     "varargs: bool coordinates"),
-    ("torch-coord-bool", (4,), (), {"spacing": [np.array([0, 1, 1, 0], dtype=bool)]},
-     TypeError, "spacing: bool coordinates"),
+    ("torch-coord-2d", (4,), (), {"spacing": [np.zeros((2, 2))]}, ValueError, "1-D|1d|one-dim"),
+    (
+        "coord-bool",
+        (4,),
+        (np.array([0, 1, 0, 1], dtype=bool),),
+        {},
+        TypeError,
+        "varargs: bool coordinates",
+    ),
+    (
+        "torch-coord-bool",
+        (4,),
+        (),
+        {"spacing": [np.array([0, 1, 1, 0], dtype=bool)]},
+        TypeError,
+        "spacing: bool coordinates",
+    ),
     # numpy.gradient's own phrases are kept (numpy's tests look for them)
-    ("coord-2d-numpy-phrase", (4,), (np.zeros((2, 2)),), {}, ValueError,
-     "distances must be either scalars or 1d"),
-    ("coord-length-numpy-phrase", (5,), (X3,), {}, ValueError,
-     "when 1d, distances must match the length of the corresponding dimension"),
-    ("count-numpy-phrase", (4, 5), (1.0, 1.0, 1.0), {}, TypeError,
-     "varargs: invalid number of arguments"),
+    (
+        "coord-2d-numpy-phrase",
+        (4,),
+        (np.zeros((2, 2)),),
+        {},
+        ValueError,
+        "distances must be either scalars or 1d",
+    ),
+    (
+        "coord-length-numpy-phrase",
+        (5,),
+        (X3,),
+        {},
+        ValueError,
+        "when 1d, distances must match the length of the corresponding dimension",
+    ),
+    (
+        "count-numpy-phrase",
+        (4, 5),
+        (1.0, 1.0, 1.0),
+        {},
+        TypeError,
+        "varargs: invalid number of arguments",
+    ),
     # a Python zero with second-order edges: numpy's ZeroDivisionError (also a ValueError)
     ("zero-spacing-e2", (5,), (0.0,), {"edge_order": 2}, ZeroDivisionError, "varargs: .*zero"),
     # too few points for edge_order
@@ -89,8 +129,14 @@ CASES = [
     ("two-points-e2", (2,), (), {"edge_order": 2}, ValueError, "edge_order|point"),
     ("short-axis-2d", (4, 2), (), {"edge_order": 2}, ValueError, "edge_order|point"),
     ("short-axis-coord", (1,), (Coord([0.0]),), {}, ValueError, "edge_order|point"),
-    ("torch-two-points-e2", (2, 4), (), {"dim": 0, "edge_order": 2}, ValueError,
-     "edge_order|point"),
+    (
+        "torch-two-points-e2",
+        (2, 4),
+        (),
+        {"dim": 0, "edge_order": 2},
+        ValueError,
+        "edge_order|point",
+    ),
     # bad axis
     ("axis-out-of-range", (4, 5), (), {"axis": 2}, ValueError, "axis"),
     ("axis-negative-out-of-range", (4, 5), (), {"axis": -3}, ValueError, "axis"),
@@ -112,18 +158,48 @@ CASES = [
     ("boundary-unknown", (5,), (), {"boundary": "reflect"}, ValueError, "boundary"),
     ("boundary-wrap", (5,), (), {"boundary": "wrap"}, ValueError, "boundary"),
     ("boundary-dict-unknown", (4, 5), (), {"boundary": {0: "nearest"}}, ValueError, "boundary"),
-    ("boundary-key-not-differentiated", (4, 5), (), {"axis": 0, "boundary": {1: "periodic"}},
-     ValueError, "boundary"),
-    ("boundary-key-negative-not-differentiated", (4, 5), (),
-     {"axis": 1, "boundary": {-2: "periodic"}}, ValueError, "boundary"),
-    ("boundary-key-out-of-range", (4, 5), (), {"boundary": {2: "periodic"}}, ValueError,
-     "boundary"),
+    (
+        "boundary-key-not-differentiated",
+        (4, 5),
+        (),
+        {"axis": 0, "boundary": {1: "periodic"}},
+        ValueError,
+        "boundary",
+    ),
+    (
+        "boundary-key-negative-not-differentiated",
+        (4, 5),
+        (),
+        {"axis": 1, "boundary": {-2: "periodic"}},
+        ValueError,
+        "boundary",
+    ),
+    (
+        "boundary-key-out-of-range",
+        (4, 5),
+        (),
+        {"boundary": {2: "periodic"}},
+        ValueError,
+        "boundary",
+    ),
     # periodic coordinates without a period
     ("periodic-coords-no-period", (4,), (X4,), {"boundary": "periodic"}, ValueError, "period"),
-    ("periodic-coords-period-other-axis", (4, 5), (X4, X5),
-     {"boundary": {1: "periodic"}, "period": {0: 10.0}}, ValueError, "period"),
-    ("torch-periodic-coords-no-period", (4,), (), {"spacing": [X4], "boundary": "periodic"},
-     ValueError, "period"),
+    (
+        "periodic-coords-period-other-axis",
+        (4, 5),
+        (X4, X5),
+        {"boundary": {1: "periodic"}, "period": {0: 10.0}},
+        ValueError,
+        "period",
+    ),
+    (
+        "torch-periodic-coords-no-period",
+        (4,),
+        (),
+        {"spacing": [X4], "boundary": "periodic"},
+        ValueError,
+        "period",
+    ),
     # zero-size axis
     ("zero-size-1d", (0,), (), {}, ValueError, "zero|size|empty"),
     ("zero-size-axis", (3, 0), (), {"axis": 1}, ValueError, "zero|size|empty"),
@@ -132,8 +208,14 @@ CASES = [
     ("varargs-and-spacing", (5,), (1.0,), {"spacing": 1.0}, TypeError, "spacing|varargs"),
     ("axis-and-dim", (4, 5), (), {"axis": 0, "dim": 0}, TypeError, "axis|dim"),
     # torch.gradient raises TypeError here; the contract allows either, naming `spacing`
-    ("torch-mixed-number-and-coord", (4, 5), (), {"spacing": [1.0, X5]},
-     (TypeError, ValueError), "spacing"),
+    (
+        "torch-mixed-number-and-coord",
+        (4, 5),
+        (),
+        {"spacing": [1.0, X5]},
+        (TypeError, ValueError),
+        "spacing",
+    ),
 ]
 
 
@@ -164,8 +246,11 @@ def test_axis_error_is_numpy_axis_error_or_value_error(backend: str) -> None:
 
 @pytest.mark.parametrize(
     ("backend", "dtype"),
-    [(b, d) for b in ("numpy", "dask") for d in ("datetime64[D]", "timedelta64[s]",
-                                                 "datetime64[ns]")]
+    [
+        (b, d)
+        for b in ("numpy", "dask")
+        for d in ("datetime64[D]", "timedelta64[s]", "datetime64[ns]")
+    ]
     + [("numpy", object), ("numpy", "U3")],
 )
 def test_unsupported_dtype(backend: str, dtype: Any) -> None:
