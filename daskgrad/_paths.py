@@ -294,6 +294,18 @@ def _read_holder(fd: int) -> dict[str, Any]:
         return {}
 
 
+def _create(fs: Any, path: str, data: bytes) -> None:
+    """Write ``path`` only if absent: atomic where the store has create-exclusive writes
+    (S3's ``If-None-Match: *``), else check-then-write (best effort)."""
+    try:
+        with fs.open(path, "xb") as f:
+            f.write(data)
+    except (ValueError, NotImplementedError, TypeError):  # no "x" mode on this store
+        if fs.exists(path):
+            raise FileExistsError(path) from None
+        fs.pipe_file(path, data)
+
+
 def _claim_url(output: str, storage_options: dict[str, Any]) -> Claim:
     import fsspec
 
@@ -301,8 +313,7 @@ def _claim_url(output: str, storage_options: dict[str, Any]) -> Claim:
     lock = _lock_path(output)
     for attempt in range(2):
         try:
-            with fs.open(lock, "xb") as f:
-                f.write(_record())
+            _create(fs, lock, _record())
             return Claim(lock, fs=fs)
         except FileExistsError:
             try:
