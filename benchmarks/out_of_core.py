@@ -257,6 +257,25 @@ def table(args: argparse.Namespace, r: dict) -> str:
     return "\n".join(head + rows)
 
 
+def _portable(argv: list[str]) -> list[str]:
+    """The arguments without ``--data-dir DIR`` (a path of this machine; the default, a
+    fresh temporary directory, does the same), for the reproduce command.
+
+    >>> _portable(["--size-gib", "8", "--data-dir", "/tmp/x", "--data-dir=/y", "--keep"])
+    ['--size-gib', '8', '--keep']
+    """
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--data-dir":
+            skip = True
+        elif not arg.startswith("--data-dir="):
+            out.append(arg)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size-gib", type=float, default=8.0)
@@ -276,7 +295,7 @@ def main() -> None:
     )
     args = p.parse_args()
     r = run(args)
-    command = "nice python benchmarks/out_of_core.py " + " ".join(sys.argv[1:])
+    command = "nice python benchmarks/out_of_core.py " + " ".join(_portable(sys.argv[1:]))
     text = (
         "# Out of core: `daskgrad gradient` on a dataset larger than worker memory\n\n"
         f"Command: `{command}`  \n"
