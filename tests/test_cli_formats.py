@@ -34,9 +34,17 @@ from tests.test_cli import (
     write_zarr,
 )
 
-pytestmark = [requires_xarray, requires_zarr, requires_distributed, pytest.mark.slow]
+pytestmark = [
+    requires_xarray,
+    requires_zarr,
+    requires_distributed,
+    pytest.mark.slow,
+    # the inputs these tests make with a plain to_zarr (format 3, consolidated by default)
+    pytest.mark.filterwarnings("ignore:Consolidated metadata is currently not part"),
+]
 SMALL = ["--workers", "1", "--threads-per-worker", "2", "--no-dashboard", "--no-progress"]
 ARGS = [*DIMS, "--var", "t2m", "--var", "msl", *SMALL]
+T = 900  # seconds a run may take: a loaded 2-core machine starts a cluster slowly
 CHUNKS = {"time": 1, "latitude": 20, "longitude": 36}
 LAYOUTS = {
     "v2": ["--zarr-format", "2"],
@@ -83,7 +91,7 @@ def outputs(src, tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("outputs")
     out = {}
     for name, extra in LAYOUTS.items():
-        proc = run_cli("gradient", src, tmp / f"{name}.zarr", *ARGS, *extra, cwd=tmp)
+        proc = run_cli("gradient", src, tmp / f"{name}.zarr", *ARGS, *extra, cwd=tmp, timeout=T)
         assert proc.returncode == 0, proc.stderr
         assert "wrote 64 of 64 chunks" in proc.stdout, proc.stdout
         out[name] = tmp / f"{name}.zarr"
@@ -121,7 +129,7 @@ def test_layout_usage_errors(src, outputs, tmp_path):
         (["--zarr-format", "4"], "invalid choice"),
     ]
     for extra, match in cases:
-        proc = run_cli("gradient", src, tmp_path / "o.zarr", *ARGS, *extra, cwd=tmp_path)
+        proc = run_cli("gradient", src, tmp_path / "o.zarr", *ARGS, *extra, cwd=tmp_path, timeout=T)
         assert proc.returncode == 2 and match in proc.stderr, (extra, proc.stderr)
         assert proc.stderr.strip().count("\n") == 0, proc.stderr
         assert not (tmp_path / "o.zarr").exists()
@@ -141,7 +149,7 @@ def test_resume_with_another_layout_is_refused(src, outputs, tmp_path, layout, e
 
     out = outputs[layout]
     before = tree_state(out)
-    proc = run_cli("gradient", src, out, *ARGS, *extra, "--resume", cwd=tmp_path, timeout=120)
+    proc = run_cli("gradient", src, out, *ARGS, *extra, "--resume", cwd=tmp_path, timeout=T)
     assert proc.returncode == 2 and what in proc.stderr, proc.stderr
     assert tree_state(out) == before
 
@@ -183,7 +191,7 @@ def test_inputs_of_every_kind(tmp_path, make):
     with xr.open_dataset(path, engine="zarr" if path.suffix == ".zarr" else "netcdf4") as ds:
         expected = _expected(ds.chunk(CHUNKS))
     out = tmp_path / "out.zarr"
-    proc = run_cli("gradient", path, out, *ARGS, "--chunks", "time=1", cwd=tmp_path)
+    proc = run_cli("gradient", path, out, *ARGS, "--chunks", "time=1", cwd=tmp_path, timeout=T)
     assert proc.returncode == 0, proc.stderr
     _assert_store_equals(out, expected, rtol=1e-10)
     if path.suffix == ".nc":
@@ -204,7 +212,9 @@ def test_undecodable_chunks_are_recomputed_on_resume(src, outputs, expected, tmp
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     kept = {p: p.stat().st_mtime_ns for p in files if p not in (empty, truncated)}
     time.sleep(0.01)
-    proc = run_cli("gradient", src, out, *ARGS, *LAYOUTS[layout], "--resume", cwd=tmp_path)
+    proc = run_cli(
+        "gradient", src, out, *ARGS, *LAYOUTS[layout], "--resume", cwd=tmp_path, timeout=T
+    )
     assert proc.returncode == 0, proc.stderr
     per_unit = 4 if layout == "sharded" else 1
     assert f"wrote {2 * per_unit} of 64 chunks" in proc.stdout, proc.stdout
@@ -220,12 +230,12 @@ def test_failed_run_before_any_chunk_leaves_no_output(src, outputs, tmp_path):
         if not chunk.name.startswith("."):
             chunk.write_bytes(b"not a chunk")  # every read fails on the worker
     fresh = tmp_path / "fresh.zarr"
-    proc = run_cli("gradient", broken, fresh, *ARGS, cwd=tmp_path)
+    proc = run_cli("gradient", broken, fresh, *ARGS, cwd=tmp_path, timeout=T)
     assert proc.returncode == 1, proc.stderr
     assert not fresh.exists(), sorted(fresh.rglob("*"))
     old = tmp_path / "old.zarr"
     shutil.copytree(outputs["v3"], old)
-    proc = run_cli("gradient", broken, old, *ARGS, "--overwrite", cwd=tmp_path)
+    proc = run_cli("gradient", broken, old, *ARGS, "--overwrite", cwd=tmp_path, timeout=T)
     assert proc.returncode == 1, proc.stderr
     assert not old.exists()  # the old OUTPUT is gone either way, and nothing new is left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.zarr"]
@@ -245,7 +255,7 @@ def _kill_when(cmd: list, cwd: Path, written: Callable[[], int], at_least: int) 
         text=True,
     )
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 900  # a loaded machine starts a cluster slowly
         while time.monotonic() < deadline and proc.poll() is None:
             if written() >= at_least:
                 break
@@ -282,7 +292,9 @@ def test_sigkill_then_resume_equals_a_clean_run(long_src, tmp_path, layout):
     total_units = 4 * 24 * 2 * 2 // (4 if layout == "sharded" else 1)
     assert 0 < present < total_units, present
     kept = {p: p.stat().st_mtime_ns for p in files}
-    proc = run_cli("gradient", src, out, *ARGS, *LAYOUTS[layout], "--resume", cwd=tmp_path)
+    proc = run_cli(
+        "gradient", src, out, *ARGS, *LAYOUTS[layout], "--resume", cwd=tmp_path, timeout=T
+    )
     assert proc.returncode == 0, proc.stderr
     assert "of 384 chunks" in proc.stdout, proc.stdout
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # present units never rewritten
@@ -300,7 +312,7 @@ def test_netcdf_to_s3(s3_server, tmp_path):  # noqa: F811
     url = s3_server.url("out.zarr")
     opts = s3_server.options_json
     proc = run_cli("gradient", path, url, *ARGS, "--chunks", "time=1", "--storage-options", opts,
-                   cwd=tmp_path)  # fmt: skip
+                   cwd=tmp_path, timeout=T)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     _assert_store_equals(url, expected, storage_options=s3_server.options, rtol=1e-10)
     fs = s3_server.filesystem()
@@ -331,7 +343,7 @@ def test_s3_to_s3_sigkill_then_resume(s3_server, tmp_path):  # noqa: F811
     before = chunks()
     assert 0 < present < 4 * 12 * 2 * 2, present
     time.sleep(1.1)  # LastModified has a resolution of one second
-    proc = run_cli("gradient", src_url, out, *ARGS, *opts, "--resume", cwd=tmp_path)
+    proc = run_cli("gradient", src_url, out, *ARGS, *opts, "--resume", cwd=tmp_path, timeout=T)
     assert proc.returncode == 0, proc.stderr
     after = chunks()
     assert len(after) == 4 * 12 * 2 * 2
