@@ -17,7 +17,6 @@ elsewhere can only be seen by its lock, never proven dead.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import json
 import os
@@ -28,6 +27,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ._usage import UsageError
+
+try:
+    import fcntl
+except ImportError:  # Windows: the O_EXCL file and its pid alone
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["check_paths", "claim_output", "claims", "input_files", "normalise"]
 
@@ -261,7 +265,8 @@ def _claim_local(output: str) -> Claim:
                 continue  # released meanwhile: try to create it again
             created = False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = _read_holder(fd)
             os.close(fd)
