@@ -34,7 +34,10 @@ dg gradient "${args[@]}" || status=$?
 [ "$status" -eq 2 ] || { echo "expected exit 2, got $status"; exit 1; }
 
 echo "== 4. an interrupted run (here: chunks removed by hand) finished with --resume"
-rm "$work"/grad.zarr/dt2m_dlatitude/1[0-1].*
+shopt -s nullglob  # the chunks of time steps 10 and 11: Zarr format 3 keys, format 2 keys
+gone=("$work"/grad.zarr/dt2m_dlatitude/c/1[0-1] "$work"/grad.zarr/dt2m_dlatitude/1[0-1].*)
+[ "${#gone[@]}" -gt 0 ] || { echo "no chunks of time steps 10-11 in grad.zarr"; exit 1; }
+rm -r "${gone[@]}"
 dg gradient "${args[@]}" --resume
 
 echo "== 5. the result"

@@ -23,8 +23,10 @@ def numpy_tour() -> None:
     print("torch form, spacing=(x,) ", daskgrad.gradient(f, spacing=(x,)))
     lon = np.arange(0.0, 360.0, 45.0)
     wave = np.cos(np.deg2rad(lon))
-    print("periodic in longitude    ",
-          daskgrad.gradient(wave, lon, boundary="periodic", period=360.0).round(5))
+    print(
+        "periodic in longitude    ",
+        daskgrad.gradient(wave, lon, boundary="periodic", period=360.0).round(5),
+    )
 
 
 def dask_tour() -> None:
@@ -64,19 +66,23 @@ def xarray_tour() -> None:
     lat = np.array([-45.0, -15.0, 15.0, 45.0])
     t = xr.DataArray(
         np.cos(np.deg2rad(lon))[None, :] * np.cos(np.deg2rad(lat))[:, None],
-        dims=("lat", "lon"), coords={"lat": lat, "lon": lon}, name="t",
+        dims=("lat", "lon"),
+        coords={"lat": lat, "lon": lon},
+        name="t",
     ).chunk({"lon": 5})
     axis = t.get_axis_num("lon")
-    dlon = daskgrad.gradient(t.data, t["lon"].values, axis=axis, boundary="periodic",
-                             period=360.0)
+    dlon = daskgrad.gradient(t.data, t["lon"].values, axis=axis, boundary="periodic", period=360.0)
     print("d t / d lon (degrees), periodic, from the array API:")
     print(t.copy(data=dlon).isel(lat=0).values.round(5))
     if hasattr(t, "grad"):
         acc = t.grad.differentiate("lon", boundary="periodic", period=360.0)
         print("same through the .grad accessor:", np.allclose(acc.values, dlon.compute()))
-        print("xarray's own differentiate (no wrap) differs at the ends:",
-              t.differentiate("lon").isel(lat=0).values[[0, -1]].round(5),
-              "vs", acc.isel(lat=0).values[[0, -1]].round(5))
+        print(
+            "xarray's own differentiate (no wrap) differs at the ends:",
+            t.differentiate("lon").isel(lat=0).values[[0, -1]].round(5),
+            "vs",
+            acc.isel(lat=0).values[[0, -1]].round(5),
+        )
 
 
 if __name__ == "__main__":

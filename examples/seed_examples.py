@@ -49,35 +49,53 @@ def torch_gradient(values: np.ndarray, **kwargs: object) -> object:
 def example_cubic() -> None:
     x = np.array([-1.0, -2.0, 3.0, 4.0])
     values = x**3
-    print("Example 1: f(x) = x**3 at x = [-1, -2, 3, 4];  true f'(x) = 3x**2 =",
-          (3 * x**2).tolist())
-    show("per index (the tutorial: no coordinates)",
-         daskgrad.gradient(values, dim=0), torch_gradient(values, dim=0))
-    show("per index, edge_order=2",
-         daskgrad.gradient(values, dim=0, edge_order=2),
-         torch_gradient(values, dim=0, edge_order=2))
-    show("per unit of x (coordinates passed: spacing=(x,))",
-         daskgrad.gradient(values, spacing=(x,)), torch_gradient(values, spacing=(x,)))
-    show("per unit of x, edge_order=2",
-         daskgrad.gradient(values, spacing=(x,), edge_order=2),
-         torch_gradient(values, spacing=(x,), edge_order=2))
-    print("  NumPy form, same answer: daskgrad.gradient(values, x) =",
-          daskgrad.gradient(values, x).tolist())
+    print(
+        "Example 1: f(x) = x**3 at x = [-1, -2, 3, 4];  true f'(x) = 3x**2 =", (3 * x**2).tolist()
+    )
+    show(
+        "per index (the tutorial: no coordinates)",
+        daskgrad.gradient(values, dim=0),
+        torch_gradient(values, dim=0),
+    )
+    show(
+        "per index, edge_order=2",
+        daskgrad.gradient(values, dim=0, edge_order=2),
+        torch_gradient(values, dim=0, edge_order=2),
+    )
+    show(
+        "per unit of x (coordinates passed: spacing=(x,))",
+        daskgrad.gradient(values, spacing=(x,)),
+        torch_gradient(values, spacing=(x,)),
+    )
+    show(
+        "per unit of x, edge_order=2",
+        daskgrad.gradient(values, spacing=(x,), edge_order=2),
+        torch_gradient(values, spacing=(x,), edge_order=2),
+    )
+    print(
+        "  NumPy form, same answer: daskgrad.gradient(values, x) =",
+        daskgrad.gradient(values, x).tolist(),
+    )
 
 
 def example_grid() -> None:
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     values = x**2 + 3
     print("\nExample 2: f(x) = x**2 + 3 on the grid x = [[1, 2], [3, 4]]")
-    show("all dims (per index)", daskgrad.gradient(values, spacing=1.0),
-         torch_gradient(values, spacing=1.0))
+    show(
+        "all dims (per index)",
+        daskgrad.gradient(values, spacing=1.0),
+        torch_gradient(values, spacing=1.0),
+    )
     show("dim 0", daskgrad.gradient(values, dim=0), torch_gradient(values, dim=0))
     show("dim 1", daskgrad.gradient(values, dim=1), torch_gradient(values, dim=1))
     # x steps by 2 down dim 0 and by 1 along dim 1: the spacing per dim turns the
     # per-index differences into df/dx estimates (true f'(x) = 2x).
-    show("per unit of x: spacing=[2.0, 1.0]",
-         daskgrad.gradient(values, spacing=[2.0, 1.0]),
-         torch_gradient(values, spacing=[2.0, 1.0]))
+    show(
+        "per unit of x: spacing=[2.0, 1.0]",
+        daskgrad.gradient(values, spacing=[2.0, 1.0]),
+        torch_gradient(values, spacing=[2.0, 1.0]),
+    )
 
 
 def example_chunked() -> None:
@@ -89,8 +107,7 @@ def example_chunked() -> None:
 
     x = np.array([-1.0, -2.0, 3.0, 4.0])
     lazy = daskgrad.gradient(da.from_array(x**3, chunks=1), da.from_array(x, chunks=1))
-    print("\nExample 1 on Dask, chunks of size 1, lazy coordinates:",
-          lazy.compute().tolist())
+    print("\nExample 1 on Dask, chunks of size 1, lazy coordinates:", lazy.compute().tolist())
 
 
 def main() -> None:
