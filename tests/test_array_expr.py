@@ -29,7 +29,7 @@ import dask, dask.array as da
 import daskgrad
 
 want, out = sys.argv[1] == "True", sys.argv[2]
-assert da.array_expr_enabled() is want, (da.array_expr_enabled(), want)
+assert bool(da.array_expr_enabled()) is want, (da.array_expr_enabled(), want)
 expr_type = "dask.array._array_expr._collection" if want else "dask.array.core"
 rng = np.random.default_rng(7)
 a = rng.standard_normal((8, 73, 144))
