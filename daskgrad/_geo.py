@@ -29,6 +29,8 @@ __all__ = [
     "apply_metric",
     "as_like",
     "check_radius",
+    "chunk_like",
+    "chunked_like",
     "find_latlon",
     "geo_of",
     "is_whole_circle",
@@ -164,6 +166,9 @@ def zonal_factor(lat: Any, radius: float) -> Any:
     array([nan,  2.,  1.])
     """
     lat = lat.astype(np.float64) if lat.dtype.kind in "iu" else lat
+    if _lazy_mix(lat, None):  # Dask's array-expr mode has no (np.|da.)where: per block
+        dtype = zonal_factor(np.empty(0, lat.dtype), radius).dtype
+        return lat.map_blocks(zonal_factor, radius, dtype=dtype)
     factor = (180.0 / (np.pi * radius)) / np.cos(np.deg2rad(lat))
     pole = np.abs(np.abs(lat) - 90.0) <= _POLE_TOLERANCE
     return np.where(pole, np.nan, factor)
@@ -195,7 +200,49 @@ def apply_metric(result: Any, var: Any, kind: str, obj: Any, geo: Geo | None) ->
     real = np.finfo(result.dtype).dtype if result.dtype.kind in "fc" else np.float64
     if kind == "lat":
         return result * real.type(meridional_factor(geo.radius))
-    return result * as_like(lat_factor(var, obj, geo, real), result)
+    return result * chunked_like(as_like(lat_factor(var, obj, geo, real), result), result)
+
+
+def chunked_like(factor: Any, result: Any) -> Any:
+    """``factor`` (broadcasting against ``result``) chunked like ``result`` along its
+    axes of ``result``'s length, in Dask's array-expr mode only; else ``factor``.
+
+    There an elementwise operation on Dask arrays of different chunks (a NumPy array
+    counting as one chunk) raises ``NotImplementedError``; classic mode aligns the
+    chunks itself, so its graph is left as it was. The values are unchanged.
+    """
+    ndim = getattr(factor, "ndim", 0)
+    if ndim == 0 or not _lazy_mix(factor, result):
+        return factor
+    import dask.array as da
+
+    lead = result.ndim - ndim  # factor broadcasts from the right
+    target = result.chunks if is_dask_array(result) else tuple((n,) for n in result.shape)
+    chunks = tuple(
+        target[lead + i] if n == result.shape[lead + i] and n != 1 else (n,)
+        for i, n in enumerate(factor.shape)
+    )
+    if is_dask_array(factor):
+        return factor if factor.chunks == chunks else factor.rechunk(chunks)
+    return da.from_array(factor, chunks=chunks)
+
+
+def chunk_like(factor: Any, like: Any) -> Any:
+    """:func:`chunked_like` for xarray objects: ``factor`` chunked like ``like`` along
+    ``factor``'s dims (whole where ``like`` is not chunked), in array-expr mode only."""
+    if not _lazy_mix(factor.data, like.data):
+        return factor
+    sizes = like.chunksizes
+    return factor.chunk({d: sizes.get(d, -1) for d in factor.dims})
+
+
+def _lazy_mix(a: Any, b: Any) -> bool:
+    """Whether ``a`` or ``b`` is a Dask array and Dask runs in array-expr mode."""
+    if not (is_dask_array(a) or is_dask_array(b)):
+        return False
+    from ._compat import dask_array_expr_enabled
+
+    return dask_array_expr_enabled()
 
 
 def as_like(factor: Any, result: Any) -> Any:
@@ -221,5 +268,8 @@ def lat_factor(var: Any, obj: Any, geo: Geo, dtype: Any = np.float64) -> Any:
             "variables to differentiate (e.g. ds[['t2m']]) or drop this one (bounds variables)"
         )
     shape = [1] * var.ndim
-    shape[var.get_axis_num(lat.dims[0])] = lat.size
+    axis = var.get_axis_num(lat.dims[0])
+    shape[axis] = lat.size
+    if _lazy_mix(factor, None):  # Dask's array-expr mode has no Array.reshape
+        return factor[tuple(slice(None) if i == axis else None for i in range(var.ndim))]
     return factor.reshape(shape)

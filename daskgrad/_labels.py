@@ -179,10 +179,11 @@ def partials(
         var = var._to_numeric(datetime_unit=datetime_unit)
     numbers = tuple(var.get_axis_num(a.dim) for a in axes)
     boundary = {n: "periodic" if a.periodic else "none" for n, a in zip(numbers, axes, strict=True)}
+    # spacing's .ndim, not np.ndim(): Dask's array-expr mode does not support np.ndim
     period = {
         n: a.period
         for n, a in zip(numbers, axes, strict=True)
-        if a.periodic and a.period is not None and np.ndim(a.spacing) == 1
+        if a.periodic and a.period is not None and getattr(a.spacing, "ndim", 0) == 1
     }
     out = _array_gradient(
         var.data,

@@ -64,7 +64,7 @@ def _cos_lat(field: xr.DataArray, obj: Any, geo: _geo.Geo) -> xr.DataArray:
     lat = obj[geo.lat].variable
     real = np.finfo(field.dtype).dtype if field.dtype.kind in "fc" else np.float64
     cos = _geo.as_like(np.cos(np.deg2rad(lat.data)).astype(real), field.data)
-    return xr.DataArray(xr.Variable(lat.dims, cos))
+    return _geo.chunk_like(xr.DataArray(xr.Variable(lat.dims, cos)), field)
 
 
 def _operator(
@@ -103,7 +103,7 @@ def _operator(
     total = da_dlam + sign * db_dphi
     factor = _geo.zonal_factor(a[geo.lat].data, geo.radius).astype(total.dtype)
     factor = _geo.as_like(factor, total.data)
-    return total * xr.DataArray(xr.Variable(a[geo.lat].dims, factor)), "m"
+    return total * _geo.chunk_like(xr.DataArray(xr.Variable(a[geo.lat].dims, factor)), total), "m"
 
 
 def _finish(

@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from . import _geo
@@ -100,7 +99,7 @@ def check_period(period: Any, axes: list[Axis], obj: Any) -> None:
                 f"period: given for {a.name!r}, which is not periodic (set "
                 f"boundary={{{a.name!r}: 'periodic'}}, or leave its period out)"
             )
-        if a.periodic and np.ndim(a.spacing) == 0:
+        if a.periodic and getattr(a.spacing, "ndim", 0) == 0:  # no np.ndim: Dask array-expr
             check_uniform_period(a.spacing, obj.sizes[a.dim], given, repr(a.dim))
     if not mapping and not any(a.periodic for a in axes):
         names = [a.name for a in axes]
