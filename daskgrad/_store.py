@@ -306,10 +306,13 @@ def init_output(
     opens it quickly and without a warning. ``arguments`` is recorded last, so a
     store without it was never started.
     """
+    from ._compat import dask_array_expr_enabled
+
     store = _zarr_store(path, options, read_only=False)
+    expr = dask_array_expr_enabled()  # there, dask.array.store (to_zarr's path) is missing
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_CONSOLIDATED_V3)
-        result.to_zarr(
+        (result.drop_vars(list(result.data_vars)) if expr else result).to_zarr(
             store,
             mode="w-",
             compute=False,
@@ -318,8 +321,34 @@ def init_output(
             safe_chunks=not layout.shards,  # each shard is written whole by one task
         )
     group = _group(path, options, mode="r+")
+    if expr:
+        for name, var in result.data_vars.items():
+            _create_array(group, str(name), var, result, layout)
     group.attrs[ARGS_ATTR] = json.dumps(arguments, sort_keys=True)
     _consolidate(store)
+
+
+def _create_array(group: Any, name: str, var: Any, ds: Any, layout: Layout) -> None:
+    """Create data variable ``name`` as xarray would, without dask (array-expr mode)."""
+    attrs = dict(var.attrs)
+    others = [str(c) for c in ds.coords if c not in ds.dims and set(ds[c].dims) <= set(var.dims)]
+    if others:
+        attrs["coordinates"] = " ".join(others)
+    dims = [str(d) for d in var.dims]
+    kwargs: dict[str, Any] = {"dimension_names": dims} if layout.zarr_format == 3 else {}
+    if layout.zarr_format == 2:
+        attrs["_ARRAY_DIMENSIONS"] = dims
+    fill = np.nan if np.dtype(var.dtype).kind in "fc" else None
+    group.create_array(
+        name,
+        shape=var.shape,
+        chunks=layout.chunks(var),
+        shards=layout.shard_shape(var),
+        dtype=var.dtype,
+        fill_value=fill,
+        attributes=attrs,
+        **kwargs,
+    )
 
 
 def update_attrs(path: str, options: dict[str, Any] | None = None, **attrs: Any) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._compat import dask_array_expr_enabled
 from ._store import Layout, chunk_key, open_output_array, present_keys
 
 __all__ = [
@@ -172,7 +173,11 @@ def stream_to_zarr(
     from distributed import as_completed
 
     names = list(result.data_vars)
-    arrays = dask.optimize(*[result[n].data for n in names])
+    arrays = [result[n].data for n in names]
+    if dask_array_expr_enabled():  # dask.optimize does not lower array expressions there
+        arrays = [a.optimize() for a in arrays]
+    else:
+        arrays = list(dask.optimize(*arrays))
     graph: dict = {}
     keys = {}
     for name, arr in zip(names, arrays, strict=True):
