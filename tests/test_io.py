@@ -24,7 +24,8 @@ def _grid(**attrs):
 
 
 @pytest.mark.parametrize(
-    "attrs", [{"units": "degrees_north"}, {"standard_name": "latitude"}, {"axis": "Y", "units": "degrees"}]
+    "attrs",
+    [{"units": "degrees_north"}, {"standard_name": "latitude"}, {"axis": "Y", "units": "degrees"}],
 )
 def test_resolve_dim_by_cf_metadata(attrs):
     from daskgrad._inputs import resolve_dim
@@ -35,16 +36,16 @@ def test_resolve_dim_by_cf_metadata(attrs):
 
 
 def test_resolve_dim_unknown_lists_the_dims():
-    from daskgrad._usage import UsageError
     from daskgrad._inputs import resolve_dim
+    from daskgrad._usage import UsageError
 
     with pytest.raises(UsageError, match="unknown dim 'lat': the input's dims are time, lat_c, x"):
         resolve_dim(_grid(), "lat")
 
 
 def test_select_variables():
-    from daskgrad._usage import UsageError
     from daskgrad._inputs import select_variables
+    from daskgrad._usage import UsageError
 
     ds = _grid().assign(s=("x", np.ones(4)), when=("x", np.arange(4).astype("M8[D]")))
     assert select_variables(ds, None, ["lat_c", "x"]) == ["t"]
@@ -104,8 +105,14 @@ def test_chunk_keys_and_partial_files(tmp_path):
     import xarray as xr
     import zarr
 
-    from daskgrad._store import Layout, chunk_key, init_output, present_keys, read_arguments
-    from daskgrad._store import remove_partial_files
+    from daskgrad._store import (
+        Layout,
+        chunk_key,
+        init_output,
+        present_keys,
+        read_arguments,
+        remove_partial_files,
+    )
 
     out = tmp_path / "o.zarr"
     ds = xr.Dataset({"g": (("y", "x"), np.zeros((4, 4)))}).chunk(2)
