@@ -113,12 +113,19 @@ def write_unit(
     return int(data.nbytes)
 
 
-def _decodes(path: str, name: str, region: tuple, options: str) -> bool:
+def _decodes(path: str, name: str, region: tuple, index: tuple, options: str) -> bool:
+    """Whether the unit at ``index`` decodes; an undecodable one is deleted, so that its
+    rewrite starts from nothing (zarr reads an edge shard back before writing it)."""
+    opts = json.loads(options) or None
     try:
-        open_output_array(path, name, json.loads(options) or None)[
-            tuple(slice(a, b) for a, b in region)
-        ]
+        open_output_array(path, name, opts)[tuple(slice(a, b) for a, b in region)]
     except Exception:  # any decoding error: 0-byte, truncated, bad checksum
+        from ._store import _array_metadata, _fs, chunk_key
+
+        fs, root = _fs(path, opts)
+        key = f"{root}/{name}/{chunk_key(_array_metadata(fs, root, name), index)}"
+        if fs.exists(key):
+            fs.rm_file(key)
         return False
     return True
 
@@ -131,7 +138,9 @@ def find_undecodable(
         return []
     text = json.dumps(options or {}, sort_keys=True)
     futures = [
-        client.submit(_decodes, path, u.name, u.region, text, pure=False, key=f"verify-{i}-{id(u)}")
+        client.submit(
+            _decodes, path, u.name, u.region, u.index, text, pure=False, key=f"verify-{i}-{id(u)}"
+        )
         for i, u in enumerate(units)
     ]
     ok = client.gather(futures)
