@@ -116,18 +116,33 @@ def write_unit(
 def _decodes(path: str, name: str, region: tuple, index: tuple, options: str) -> bool:
     """Whether the unit at ``index`` decodes; an undecodable one is deleted, so that its
     rewrite starts from nothing (zarr reads an edge shard back before writing it)."""
+    from ._store import _array_metadata, _fs, chunk_key
+
     opts = json.loads(options) or None
+    fs, root = _fs(path, opts)
+    metadata = _array_metadata(fs, root, name)
+    key = f"{root}/{name}/{chunk_key(metadata, index)}"
     try:
         open_output_array(path, name, opts)[tuple(slice(a, b) for a, b in region)]
+        _check_blosc_frame(metadata, fs, key)
     except Exception:  # any decoding error: 0-byte, truncated, bad checksum
-        from ._store import _array_metadata, _fs, chunk_key
-
-        fs, root = _fs(path, opts)
-        key = f"{root}/{name}/{chunk_key(_array_metadata(fs, root, name), index)}"
         if fs.exists(key):
             fs.rm_file(key)
         return False
     return True
+
+
+def _check_blosc_frame(metadata: dict[str, Any], fs: Any, key: str) -> None:
+    """Raise if a format-2 Blosc chunk is shorter than its header says: Blosc decodes a
+    truncated frame without an error (into garbage), so its length is checked here."""
+    if (metadata.get("compressor") or {}).get("id") != "blosc":
+        return
+    raw = fs.cat_file(key)
+    # the Blosc 1 header (16 bytes): version, versionlz, flags, typesize, then uint32 LE
+    # nbytes, blocksize and cbytes (the frame's whole length)
+    cbytes = int.from_bytes(raw[12:16], "little") if len(raw) >= 16 else -1
+    if cbytes != len(raw):
+        raise ValueError(f"{key}: Blosc frame of {len(raw)} bytes, header says {cbytes}")
 
 
 def find_undecodable(

@@ -1,8 +1,7 @@
 """A real S3-compatible server on 127.0.0.1 for the tests (moto's threaded server).
 
-Import the fixture into a test module to use it::
-
-    from tests.s3 import s3_server  # noqa: F401  (the fixture)
+tests/conftest.py imports the fixture, so every test module can ask for it (importing it
+again into a module would start a second server)::
 
     def test_something(s3_server, tmp_path):
         url = s3_server.url("my-store.zarr")          # s3://daskgrad-tests/<unique>/my-store.zarr

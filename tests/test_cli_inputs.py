@@ -5,25 +5,18 @@ LocalCluster, a real S3 server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
 from tests.helpers import requires_distributed, requires_xarray, requires_zarr
-from tests.s3 import s3_server  # noqa: F401  (the fixture)
 from tests.test_cli import (
     DIMS,
-    cli_env,
     reference,
     run_cli,
     sample,
     tree_state,
-    write_zarr,
 )
 from tests.test_cli_runs import SMALL
 
@@ -150,44 +143,6 @@ def test_bad_storage_options_is_a_usage_error(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--storage-options" in proc.stderr, proc.stderr
-
-
-def test_progress_bar_on_a_terminal(tmp_path):
-    src = write_zarr(sample(ntime=2), tmp_path / "in.zarr", {"time": 1})
-    primary, secondary = pty.openpty()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "gradient",
-            str(src),
-            str(tmp_path / "o.zarr"),
-            *DIMS,
-            "--var",
-            "t2m",
-            *SMALL,
-        ],
-        cwd=tmp_path,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=secondary,
-        timeout=180,
-    )
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            data = os.read(primary, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(primary)
-    text = b"".join(chunks).decode()
-    assert proc.returncode == 0
-    assert "4/4 chunks" in text and "ETA" in text and "/s" in text and "100%" in text
 
 
 def test_demo(tmp_path):

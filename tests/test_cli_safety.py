@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import requires_distributed, requires_xarray, requires_zarr
-from tests.s3 import s3_server  # noqa: F401  (the fixture)
 from tests.test_cli import (
     DIMS,
     assert_same_values,

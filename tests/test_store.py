@@ -211,7 +211,8 @@ def test_stream_resume_and_corrupt_units(tmp_path, client, layout):
     assert find_undecodable(client, out, units) == []
     files = sorted(p for p in (tmp_path / "o.zarr" / "df_dx").rglob("*") if p.is_file())
     files = [p for p in files if not p.name.startswith(".") and p.name != "zarr.json"]
-    files[0].write_bytes(files[0].read_bytes()[:7])  # truncated
+    head = files[0].read_bytes()
+    files[0].write_bytes(head[: len(head) // 2])  # truncated (a constant chunk can be < 8 bytes)
     files[-1].write_bytes(b"")  # 0 bytes: listed as missing
     present, missing = pending_units(units, out)
     bad = find_undecodable(client, out, present)
