@@ -18,6 +18,7 @@ import functools
 import itertools
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,18 +114,17 @@ def write_unit(
     return int(data.nbytes)
 
 
-def _decodes(path: str, name: str, region: tuple, index: tuple, options: str) -> bool:
-    """Whether the unit at ``index`` decodes; an undecodable one is deleted, so that its
-    rewrite starts from nothing (zarr reads an edge shard back before writing it)."""
-    from ._store import _array_metadata, _fs, chunk_key
+def _decodes(path: str, name: str, region: tuple, key: str, blosc: bool, options: str) -> bool:
+    """Whether the unit stored at ``key`` decodes; an undecodable one is deleted, so that
+    its rewrite starts from nothing (zarr reads an edge shard back before writing it)."""
+    from ._store import _fs
 
     opts = json.loads(options) or None
-    fs, root = _fs(path, opts)
-    metadata = _array_metadata(fs, root, name)
-    key = f"{root}/{name}/{chunk_key(metadata, index)}"
+    fs, _ = _fs(path, opts)
     try:
         open_output_array(path, name, opts)[tuple(slice(a, b) for a, b in region)]
-        _check_blosc_frame(metadata, fs, key)
+        if blosc:
+            _check_blosc_frame(fs.cat_file(key), key)
     except Exception:  # any decoding error: 0-byte, truncated, bad checksum
         if fs.exists(key):
             fs.rm_file(key)
@@ -132,12 +132,9 @@ def _decodes(path: str, name: str, region: tuple, index: tuple, options: str) ->
     return True
 
 
-def _check_blosc_frame(metadata: dict[str, Any], fs: Any, key: str) -> None:
+def _check_blosc_frame(raw: bytes, key: str) -> None:
     """Raise if a format-2 Blosc chunk is shorter than its header says: Blosc decodes a
     truncated frame without an error (into garbage), so its length is checked here."""
-    if (metadata.get("compressor") or {}).get("id") != "blosc":
-        return
-    raw = fs.cat_file(key)
     # the Blosc 1 header (16 bytes): version, versionlz, flags, typesize, then uint32 LE
     # nbytes, blocksize and cbytes (the frame's whole length)
     cbytes = int.from_bytes(raw[12:16], "little") if len(raw) >= 16 else -1
@@ -149,15 +146,32 @@ def find_undecodable(
     client: Any, path: str, units: list[Unit], options: dict[str, Any] | None = None
 ) -> list[Unit]:
     """The present ``units`` whose object does not decode (read on the cluster)."""
+    from ._store import _array_metadata, _fs
+
     if not units:
         return []
     text = json.dumps(options or {}, sort_keys=True)
-    futures = [
-        client.submit(
-            _decodes, path, u.name, u.region, u.index, text, pure=False, key=f"verify-{i}-{id(u)}"
+    run = uuid.uuid4().hex  # keys of this call only: a later call must not reuse results
+    fs, root = _fs(path, options)
+    metadata = {n: _array_metadata(fs, root, n) for n in {u.name for u in units}}
+    futures = []
+    for i, u in enumerate(units):
+        meta = metadata[u.name]
+        key = f"{root}/{u.name}/{chunk_key(meta, u.index)}"
+        blosc = (meta.get("compressor") or {}).get("id") == "blosc"
+        futures.append(
+            client.submit(
+                _decodes,
+                path,
+                u.name,
+                u.region,
+                key,
+                blosc,
+                text,
+                pure=False,
+                key=f"verify-{run}-{i}",
+            )
         )
-        for i, u in enumerate(units)
-    ]
     ok = client.gather(futures)
     return [u for u, good in zip(units, ok, strict=True) if not good]
 

@@ -40,6 +40,37 @@ def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.Completed
     )
 
 
+def start_cli(*args: object, cwd: Path) -> subprocess.Popen:
+    """Start the command in a real subprocess (output captured as text) without waiting."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "daskgrad", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def sigkill_with_workers(proc: subprocess.Popen) -> None:
+    """SIGKILL the command mid-run, as a crash does, and wait until its orphaned local
+    workers are gone (they stop by themselves once their nanny's parent is dead)."""
+    import signal
+
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, alive = psutil.wait_procs(children, timeout=30)
+    for child in alive:  # pragma: no cover - only if a worker outlived its nanny
+        child.kill()
+
+
 def sample(ntime: int = 4, nlat: int = 37, nlon: int = 72, **kw):
     """A small climate-style dataset (the teammates' sample generator)."""
     from daskgrad.datasets import climate

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,15 @@ from tests.helpers import (
     requires_xarray,
     requires_zarr,
 )
-from tests.test_cli import DIMS, cli_env, data_chunk_files, run_cli, sample, write_zarr
+from tests.test_cli import (
+    DIMS,
+    data_chunk_files,
+    run_cli,
+    sample,
+    sigkill_with_workers,
+    start_cli,
+    write_zarr,
+)
 
 pytestmark = [requires_xarray, requires_zarr, requires_distributed, pytest.mark.slow]
 ARGS = [*DIMS, "--var", "t2m", "--var", "msl", "--no-dashboard"]
@@ -43,14 +50,7 @@ def clean(tmp_path_factory):
 
 
 def _start(src: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "daskgrad", "gradient", str(src), str(out), *ARGS, *extra],
-        cwd=out.parent,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_cli("gradient", src, out, *ARGS, *extra, cwd=out.parent)
 
 
 def _wait_for_chunks(out: Path, proc: subprocess.Popen, at_least: int) -> int:
@@ -104,22 +104,16 @@ def test_killed_worker_is_retried_and_the_run_completes(clean, tmp_path):
 
 
 def test_sigkill_then_resume_equals_a_clean_run(clean, tmp_path):
-    import psutil
 
     src, reference = clean
     out = tmp_path / "out.zarr"
     proc = _start(src, out, "--workers", "1", "--threads-per-worker", "1")
     try:
         _wait_for_chunks(out, proc, 8)
-        children = psutil.Process(proc.pid).children(recursive=True)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    _, alive = psutil.wait_procs(children, timeout=30)  # orphaned workers stop by themselves
-    for child in alive:  # pragma: no cover - only if a worker outlived its nanny
-        child.kill()
+    except BaseException:
+        proc.kill()
+        raise
+    sigkill_with_workers(proc)
     present = len(data_chunk_files(out))
     assert 0 < present < TOTAL, present
     again = run_cli("gradient", src, out, *ARGS, "--workers", "1", "--resume", cwd=tmp_path)

@@ -10,11 +10,7 @@ chunks already there untouched), recomputes chunks that do not decode, and refus
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +21,12 @@ import pytest
 from tests.helpers import requires_distributed, requires_xarray, requires_zarr
 from tests.test_cli import (
     DIMS,
-    cli_env,
     data_chunk_files,
     reference,
     run_cli,
     sample,
+    sigkill_with_workers,
+    start_cli,
     write_zarr,
 )
 
@@ -243,16 +240,7 @@ def test_failed_run_before_any_chunk_leaves_no_output(src, outputs, tmp_path):
 # ---------------------------------------------------------------- SIGKILL + --resume
 def _kill_when(cmd: list, cwd: Path, written: Callable[[], int], at_least: int) -> int:
     """Start the command, SIGKILL it once ``written()`` reaches ``at_least``; return it."""
-    import psutil
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daskgrad", *map(str, cmd)],
-        cwd=cwd,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli(*cmd, cwd=cwd)
     try:
         deadline = time.monotonic() + 900  # a loaded machine starts a cluster slowly
         while time.monotonic() < deadline and proc.poll() is None:
@@ -260,15 +248,10 @@ def _kill_when(cmd: list, cwd: Path, written: Callable[[], int], at_least: int) 
                 break
             time.sleep(0.02)
         assert proc.poll() is None, f"the run ended before it was killed: {proc.communicate()}"
-        children = psutil.Process(proc.pid).children(recursive=True)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    _, alive = psutil.wait_procs(children, timeout=30)  # orphaned workers stop by themselves
-    for child in alive:  # pragma: no cover - only if a worker outlived its nanny
-        child.kill()
+    except BaseException:
+        proc.kill()
+        raise
+    sigkill_with_workers(proc)
     return written()
 
 

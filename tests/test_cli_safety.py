@@ -20,10 +20,10 @@ from tests.helpers import requires_distributed, requires_xarray, requires_zarr
 from tests.test_cli import (
     DIMS,
     assert_same_values,
-    cli_env,
     reference,
     run_cli,
     sample,
+    start_cli,
     tree_state,
 )
 
@@ -152,17 +152,6 @@ def test_period_without_periodic_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- racing runs
-def _start(*args: object, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "daskgrad", *map(str, args)],
-        cwd=cwd,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _finish(proc: subprocess.Popen) -> tuple[int, str]:
     _, err = proc.communicate(timeout=300)
     return proc.returncode, err
@@ -174,12 +163,12 @@ def test_racing_runs_never_both_write(tmp_path):
     out = tmp_path / "out.zarr"
     lock = tmp_path / ".out.zarr.daskgrad-lock"
     argv = ("gradient", src, out, *DIMS, "--var", "t2m", *SMALL)
-    first, second = _start(*argv, cwd=tmp_path), _start(*argv, cwd=tmp_path)
+    first, second = start_cli(*argv, cwd=tmp_path), start_cli(*argv, cwd=tmp_path)
     results = sorted([_finish(first), _finish(second)])
     assert [rc for rc, _ in results] == [0, 2], results
     assert BUSY in results[1][1] or "exists" in results[1][1], results[1][1]
     # B with --overwrite while A runs: refused, A unharmed
-    a = _start(*argv[:3], *DIMS, "--var", "t2m", "--overwrite", *SMALL, cwd=tmp_path)
+    a = start_cli(*argv[:3], *DIMS, "--var", "t2m", "--overwrite", *SMALL, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not lock.exists() and a.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
