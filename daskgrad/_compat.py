@@ -12,6 +12,11 @@ latter has no public constructor from a graph that keeps the inputs as
 expressions, so it subclasses the private ``dask.array._array_expr._expr.ArrayExpr``
 here and nowhere else (``tests/test_array_expr.py`` checks the private names it
 relies on).
+
+The other internals daskgrad needs also live here, each checked by
+``tests/test_compat.py``: :func:`variable_to_numeric` (xarray's datetime-to-number
+conversion, so that time derivatives equal ``differentiate``'s) and
+:data:`WORKER_IMPORTS` (modules a fresh worker imports before it runs a task).
 """
 
 from __future__ import annotations
@@ -32,7 +37,39 @@ __all__ = [
     "is_dask_array",
     "is_torch_tensor",
     "module_available",
+    "variable_to_numeric",
+    "WORKER_IMPORTS",
 ]
+
+#: Modules a fresh Dask worker imports before its first task. Without it a worker
+#: imports zarr's array module in a task thread while its event loop unpickles
+#: zarr-backed data, and Python's import locks can deadlock (``_DeadlockError``);
+#: ``zarr.core.array`` is a private module path of zarr 3.
+WORKER_IMPORTS: tuple[str, ...] = (
+    "zarr",
+    "zarr.core.array",
+    "xarray",
+    "daskgrad.chunked",
+    "daskgrad.kernels",
+    "daskgrad.kernels._numba",
+)
+
+
+def variable_to_numeric(var: Any, datetime_unit: str | None) -> Any:
+    """Datetime/cftime ``var`` (an ``xarray.Variable``) as floats in ``datetime_unit``
+    (``None``: the data's own resolution).
+
+    xarray's own conversion (private ``Variable._to_numeric``), offset and all, so that
+    a derivative along time equals ``DataArray.differentiate``'s exactly.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> t = xr.Variable("t", np.array(["2000-01-01", "2000-01-02"], "datetime64[ns]"))
+    >>> variable_to_numeric(t, "h").values
+    array([ 0., 24.])
+    """
+    return var._to_numeric(datetime_unit=datetime_unit)
 
 
 def module_available(name: str) -> bool:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ._compat import module_available
+from ._compat import WORKER_IMPORTS, module_available
 from ._usage import UsageError
 
 __all__ = ["ClusterOptions", "connect", "dask_setup", "probe_scheduler"]
@@ -315,14 +315,15 @@ def probe_scheduler(address: str, *, timeout: float = 30.0, security: Any = None
 
 
 def _imports_plugin() -> Any:
-    """A worker plugin that imports what tasks need before a (new) worker runs any.
+    """A worker plugin that imports :data:`daskgrad._compat.WORKER_IMPORTS` before a
+    (new) worker runs any task (Python's import locks can deadlock otherwise).
 
-    A fresh worker (a restarted one too) otherwise imports zarr in a task thread while
-    its event loop unpickles zarr-backed data, and Python's import locks can deadlock
-    (``_DeadlockError`` on ``zarr.core.array``). Defined here so that cloudpickle sends
-    the class by value: workers need only daskgrad itself.
+    Defined here so that cloudpickle sends the class by value: workers need only
+    daskgrad itself.
     """
     from distributed import WorkerPlugin
+
+    modules = WORKER_IMPORTS
 
     class ImportOnStart(WorkerPlugin):
         name = "daskgrad-imports"
@@ -330,14 +331,7 @@ def _imports_plugin() -> Any:
         def setup(self, worker: Any) -> None:
             import importlib
 
-            for module in (
-                "zarr",
-                "zarr.core.array",
-                "xarray",
-                "daskgrad.chunked",
-                "daskgrad.kernels",
-                "daskgrad.kernels._numba",
-            ):
+            for module in modules:
                 with contextlib.suppress(ImportError):
                     importlib.import_module(module)
 

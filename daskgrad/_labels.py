@@ -17,6 +17,7 @@ import xarray as xr
 
 from . import _geo
 from ._attrs import time_units
+from ._compat import variable_to_numeric
 from .api import gradient as _array_gradient
 
 __all__ = [
@@ -58,7 +59,7 @@ def as_numbers(var: xr.Variable, datetime_unit: str | None) -> tuple[xr.Variable
         return var, None
     if datetime_unit is None:
         datetime_unit = np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "s"
-    return var._to_numeric(datetime_unit=datetime_unit), datetime_unit
+    return variable_to_numeric(var, datetime_unit), datetime_unit
 
 
 def _pick(value: Any, name: Hashable, dim: Hashable, arg: str) -> Any:
@@ -176,7 +177,7 @@ def partials(
     ``metric=False`` geographic axes stay derivatives with respect to degrees.
     """
     if is_datetime_like(var):  # datetime data, converted as xarray does
-        var = var._to_numeric(datetime_unit=datetime_unit)
+        var = variable_to_numeric(var, datetime_unit)
     numbers = tuple(var.get_axis_num(a.dim) for a in axes)
     boundary = {n: "periodic" if a.periodic else "none" for n, a in zip(numbers, axes, strict=True)}
     # spacing's .ndim, not np.ndim(): Dask's array-expr mode does not support np.ndim

@@ -34,6 +34,7 @@ __all__ = [
     "FE_INVALID",
     "FE_OVERFLOW",
     "FE_UNDERFLOW",
+    "LIBM",
     "feclearexcept",
     "fetestexcept",
     "flags_to_report",
@@ -55,7 +56,7 @@ _MACHINES = {
 }
 
 
-def _load() -> tuple[Any, Any, tuple[int, int, int, int]] | None:
+def _load() -> tuple[Any, Any, tuple[int, int, int, int], str] | None:
     family = _MACHINES.get(platform.machine().lower())
     name = ctypes.util.find_library("m")
     if family is None or name is None:
@@ -67,10 +68,12 @@ def _load() -> tuple[Any, Any, tuple[int, int, int, int]] | None:
         return None
     for fn in (test, clear):
         fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-    return test, clear, _FAMILIES[family]
+    return test, clear, _FAMILIES[family], name
 
 
 _LOADED = _load()
+#: The C math library that holds ``fetestexcept``/``feclearexcept`` (None without).
+LIBM = _LOADED[3] if _LOADED else None
 AVAILABLE = _LOADED is not None
 fetestexcept, feclearexcept = (_LOADED[0], _LOADED[1]) if _LOADED else (None, None)
 FE_INVALID, FE_DIVBYZERO, FE_OVERFLOW, FE_UNDERFLOW = _LOADED[2] if _LOADED else (1, 2, 4, 8)

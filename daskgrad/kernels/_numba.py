@@ -29,7 +29,8 @@ fact and the reference recomputes it, warning or raising as ``numpy.gradient`` d
 Threads: ``parallel=True`` runs the rows in a numba ``prange`` but only from the
 main thread: numba's workqueue layer aborts the process when entered from
 several threads (numba#9288), so any other thread (a Dask worker) gets the
-serial version. No ``cache=True`` (numba#4807); compiled lazily on first call.
+serial version. Compiled lazily on first call, once per machine: numba's on-disk
+cache (see ``_numba_sweep.py``).
 """
 
 from __future__ import annotations

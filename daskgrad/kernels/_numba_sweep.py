@@ -16,6 +16,16 @@ general helpers below.
 Arithmetic is NumPy's, in NumPy's order: ``fpar`` and ``cen`` hold the
 coefficients in the *compute dtype* (NumPy's result dtype of data and spacing), so
 ``(x - y) / d`` and ``a*x + b*y + c*z`` promote exactly as NumPy's expressions do.
+
+Compiled once per machine, not once per process: every function is jitted with
+numba's on-disk cache (``cache=True``: ``__pycache__`` beside this file, or numba's
+user-wide cache directory when the package is installed read-only; numba writes
+each entry to a temporary file and renames it, so concurrent processes -- the
+workers of a cluster -- are safe, and a changed source file invalidates its
+entries). The flag functions are declared to numba by symbol name
+(``ExternalFunction``), not as ctypes pointers, because a function that holds a
+ctypes pointer cannot be cached. Where no cache location is writable at all, the
+functions compile per process, as before.
 """
 
 from __future__ import annotations
@@ -32,12 +42,32 @@ _S, _N, _MLO, _MHI, _EO1, _C32, _UNI, _LOFF, _HOFF, _ISROW, _RCP, _SIN, _AXIS = 
 _D, _E0, _E1, _A0, _B0, _C0, _A1, _B1, _C1, _RD = range(10)
 N_IPAR, N_FPAR = 13, 10
 
-_njit = numba.njit(error_model="numpy", nogil=True)
-_inline = numba.njit(error_model="numpy", nogil=True, inline="always")
+
+
+def _jit(**options: Any) -> Any:
+    """``numba.njit(cache=True, **options)``, or without the cache where numba finds no
+    writable place for it (it raises RuntimeError when the function is decorated)."""
+
+    def decorate(fn: Any) -> Any:
+        try:
+            return numba.njit(cache=True, error_model="numpy", nogil=True, **options)(fn)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return numba.njit(error_model="numpy", nogil=True, **options)(fn)
+
+    return decorate
+
+
+_njit = _jit()
+_inline = _jit(inline="always")
 _FE_ALL = _fpe.FE_ALL
 
 if _fpe.AVAILABLE:
-    _fe_clear, _fe_test = _fpe.feclearexcept, _fpe.fetestexcept  # ctypes, callable in numba
+    import llvmlite.binding  # noqa: TID253 - comes with numba
+
+    llvmlite.binding.load_library_permanently(_fpe.LIBM)  # the symbols, for the JIT linker
+    _flag_signature = numba.types.int32(numba.types.int32)
+    _fe_clear = numba.types.ExternalFunction("feclearexcept", _flag_signature)
+    _fe_test = numba.types.ExternalFunction("fetestexcept", _flag_signature)
 else:
 
     @_njit
@@ -356,5 +386,5 @@ def _sweep(
         _fe_clear(_FE_ALL)
 
 
-sweep_serial = numba.njit(error_model="numpy", nogil=True)(_sweep)
-sweep_parallel = numba.njit(error_model="numpy", nogil=True, parallel=True)(_sweep)
+sweep_serial = _jit()(_sweep)
+sweep_parallel = _jit(parallel=True)(_sweep)
