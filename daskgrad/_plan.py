@@ -22,12 +22,14 @@ __all__ = [
     "Plan",
     "ZeroSpacingError",
     "as_array",
+    "check_nan_policy",
     "check_uniform_period",
     "make_plan",
     "output_dtype",
 ]
 
 BOUNDARIES = ("none", "periodic")
+NAN_POLICIES = ("propagate", "omit", "raise")
 
 
 class ZeroSpacingError(ZeroDivisionError, ValueError):
@@ -60,13 +62,21 @@ class AxisPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """The normalised call: axes in the caller's order, edge order, output dtype."""
+    """The normalised call: axes in the caller's order, edge order, output dtype, and
+    what NaN means (``nan_policy``)."""
 
     shape: tuple[int, ...]
     axes: tuple[AxisPlan, ...]
     edge_order: int
     dtype: np.dtype
     single: bool
+    nan_policy: str = "propagate"
+
+    @property
+    def depth(self) -> int:
+        """Planes a block reads from each neighbour: 2 where ``"omit"`` with
+        ``edge_order=2`` must see whether a run goes on for two more points."""
+        return 2 if self.nan_policy == "omit" and self.edge_order == 2 else 1
 
     def wrap(self, results: Sequence[Any]) -> Any:
         """Return one array (NumPy form, one axis) or a tuple of them."""
@@ -99,8 +109,9 @@ def as_array(f: Any) -> Any:
         return f
     if isinstance(f, np.ma.MaskedArray):
         raise TypeError(
-            "f: masked arrays are not supported; pass f.filled(np.nan) (NaN spreads to the "
-            "neighbouring points, as masked values would)"
+            "f: masked arrays are not supported; pass f.filled(np.nan) with "
+            "nan_policy='omit' (masked points become gaps: each run of valid points is "
+            "differentiated on its own)"
         )
     if is_torch_tensor(f):
         f = f.detach().cpu()
@@ -148,6 +159,23 @@ def _check_edge_order(edge_order: Any) -> int:
     if edge_order not in (1, 2):
         raise ValueError(f"edge_order: expected 1 or 2, got {edge_order!r}")
     return int(edge_order)
+
+
+def check_nan_policy(nan_policy: Any) -> str:
+    """``nan_policy`` if it is one of :data:`NAN_POLICIES` (case-sensitive), else ValueError.
+
+    Examples
+    --------
+    >>> check_nan_policy("omit")
+    'omit'
+    >>> check_nan_policy("Omit")
+    Traceback (most recent call last):
+    ...
+    ValueError: nan_policy: expected 'propagate', 'omit' or 'raise', got 'Omit'
+    """
+    if not isinstance(nan_policy, str) or nan_policy not in NAN_POLICIES:
+        raise ValueError(f"nan_policy: expected 'propagate', 'omit' or 'raise', got {nan_policy!r}")
+    return nan_policy
 
 
 def _per_axis(value: Any, axes: tuple[int, ...], ndim: int, name: str) -> dict[int, Any]:
@@ -308,6 +336,7 @@ def make_plan(
     period: Any,
     spacing: Any,
     dim: Any,
+    nan_policy: Any = "propagate",
 ) -> Plan:
     """Check every argument of ``gradient`` and normalise them into a :class:`Plan`.
 
@@ -327,6 +356,7 @@ def make_plan(
     name = "dim" if dim is not None else "axis"
     axes, _ = _normalize_axes(dim if dim is not None else axis, f.ndim, name)
     edge_order = _check_edge_order(edge_order)
+    nan_policy = check_nan_policy(nan_policy)
     spacings = _spacings(varargs, spacing, axes, torch_form)
     periodic = _boundaries(boundary, axes, f.ndim)
     periods = _period(period, periodic, axes, f.ndim)
@@ -352,4 +382,4 @@ def make_plan(
             AxisPlan(ax, sp, is_coord, periodic[ax], periods.get(ax), torch_form and is_coord)
         )
     single = not torch_form and len(axes) == 1
-    return Plan(tuple(f.shape), tuple(plans), edge_order, dtype, single)
+    return Plan(tuple(f.shape), tuple(plans), edge_order, dtype, single, nan_policy)

@@ -80,7 +80,7 @@ def _rolled(xp: Any, x: Any, dx: Any, period: Any) -> Any:
 
 
 def axis_spacing(
-    xp: Any, x: Any, *, periodic: bool, period: Any, force_dx: bool
+    xp: Any, x: Any, *, periodic: bool, period: Any, force_dx: bool, depth: int = 1
 ) -> tuple[Any, Any]:
     """``(h, None)`` for the uniform formula or ``(None, dx)`` for the non-uniform one.
 
@@ -90,6 +90,11 @@ def axis_spacing(
     single jump back, and its seam is ``x[0] - x[-1]``. As in ``numpy.gradient``, when
     every difference is exactly equal the uniform formula is used with ``h = dx[0]``,
     unless ``force_dx`` (``torch.gradient`` semantics for coordinate tensors).
+
+    ``depth`` is how many points a periodic axis is extended by on each side (2 for
+    ``nan_policy="omit"`` with ``edge_order=2``): ``dx`` then has ``n + 2 depth - 1``
+    steps, the axis's cyclic steps repeated around the circle (as many times as it
+    takes when the axis is shorter than ``depth``). The uniform decision is the same.
 
     Examples
     --------
@@ -113,4 +118,9 @@ def axis_spacing(
             dx = concat([s, dx, s])
     if not force_dx and dx.shape[0] > 0 and bool(xp.all(dx == dx[0])):
         return dx[0], None
+    if periodic and depth > 1:
+        n = x.shape[0]
+        steps = dx[:-1]  # steps[k]: the step into point k around the circle
+        index = np.arange(1 - depth, n + depth) % n
+        dx = xp.take(steps, xp.asarray(index), axis=0)
     return None, dx

@@ -21,6 +21,7 @@ def gradient(
     period: Any = None,
     spacing: Any = None,
     dim: Any = None,
+    nan_policy: str = "propagate",
 ) -> Any:
     """Second-order accurate gradient of ``f``: ``numpy.gradient``'s answer on any array.
 
@@ -61,6 +62,16 @@ def gradient(
         formula, as torch). Cannot be combined with ``varargs``.
     dim : None, int or tuple of ints, optional
         Torch form of ``axis``. Cannot be combined with ``axis``.
+    nan_policy : {"propagate", "omit", "raise"}, optional
+        What NaN means (SciPy's names). ``"propagate"``: NumPy's answer (a NaN spreads
+        to its neighbours). ``"omit"``: NaN points (``isnan``, complex included; not
+        ±inf) are gaps, as land in an ocean field: along each axis every maximal run of
+        valid points is differentiated as ``numpy.gradient`` differentiates that run
+        alone (its coordinates; ``edge_order = min(edge_order, len(run) - 1)``; a run
+        of one point gives NaN); missing points stay NaN. The formula (uniform or not)
+        is chosen once per axis. On a periodic axis a run may cross the seam; a line
+        without NaN is periodic as before. ``"raise"``: ValueError if ``f`` holds a NaN
+        (on Dask, from ``compute``).
 
     Returns
     -------
@@ -106,6 +117,8 @@ def gradient(
     (array([ 7.,  7., 32., 37.]),)
     >>> gradient(np.arange(4.0) ** 2, boundary="periodic")
     array([-4.,  2.,  4., -2.])
+    >>> gradient(np.array([0.0, 1.0, 4.0, np.nan, 16.0, 25.0]), nan_policy="omit")
+    array([ 1.,  2.,  3., nan,  9.,  9.])
     """
     f = as_array(f)
     plan = make_plan(
@@ -117,6 +130,7 @@ def gradient(
         period=period,
         spacing=spacing,
         dim=dim,
+        nan_policy=nan_policy,
     )
     if not plan.axes:
         return ()
@@ -133,15 +147,30 @@ def _face(xp: Any, f: Any, axis: int, index: slice) -> Any:
     return f[tuple(key)]
 
 
-def _axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int) -> AxisSpec:
+def _wrapped(xp: Any, f: Any, axis: int, start: int, stop: int) -> Any:
+    """Planes ``start:stop`` of the periodic axis, modulo its length (a face of a
+    periodic axis; repeats the axis when it is shorter than the face)."""
+    n = f.shape[axis]
+    if 0 <= start and stop <= n:
+        return _face(xp, f, axis, slice(start, stop))
+    if -n <= start and stop <= 0:
+        return _face(xp, f, axis, slice(start + n, stop + n))
+    index = xp.asarray([i % n for i in range(start, stop)])
+    return xp.take(f, index, axis=axis)
+
+
+def _axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int, depth: int) -> AxisSpec:
     """The kernel's view of one axis of the whole array."""
     lo = hi = None
     if ap.periodic:
-        lo, hi = _face(xp, f, ap.axis, slice(-1, None)), _face(xp, f, ap.axis, slice(0, 1))
+        n = f.shape[ap.axis]
+        lo, hi = _wrapped(xp, f, ap.axis, -depth, 0), _wrapped(xp, f, ap.axis, n, n + depth)
     if not ap.is_coord:
         return AxisSpec(ap.axis, edge_order, h=ap.spacing, lo=lo, hi=hi)
     x = xp.asarray(ap.spacing)
-    h, dx = axis_spacing(xp, x, periodic=ap.periodic, period=ap.period, force_dx=ap.force_dx)
+    h, dx = axis_spacing(
+        xp, x, periodic=ap.periodic, period=ap.period, force_dx=ap.force_dx, depth=depth
+    )
     return AxisSpec(ap.axis, edge_order, h=h, dx=dx, lo=lo, hi=hi)
 
 
@@ -151,5 +180,5 @@ def _gradient_in_memory(f: Any, plan: Plan) -> tuple[Any, ...]:
         f = f.astype(plan.dtype)
     if f.size == 0:
         return tuple(xp.empty(f.shape, dtype=plan.dtype) for _ in plan.axes)
-    specs = tuple(_axis_spec(xp, f, ap, plan.edge_order) for ap in plan.axes)
-    return gradient_block(f, specs, plan.dtype, parallel=True)
+    specs = tuple(_axis_spec(xp, f, ap, plan.edge_order, plan.depth) for ap in plan.axes)
+    return gradient_block(f, specs, plan.dtype, parallel=True, nan_policy=plan.nan_policy)

@@ -64,11 +64,13 @@ __all__ = ["gradient_chunked"]
 Sources = tuple[tuple[int, int], ...]  # ((neighbour block index, planes), ...), farthest first
 
 
-def _face_sources(chunks: tuple[int, ...], periodic: bool, edge_order: int) -> list:
+def _face_sources(chunks: tuple[int, ...], periodic: bool, edge_order: int, depth: int = 1) -> list:
     """For each block along an axis: where its ``lo`` and ``hi`` planes come from.
 
-    Empty blocks (zero-length chunks) read nothing and are never read from; the
-    ends of a non-periodic axis are its first and last non-empty blocks.
+    ``depth`` planes on each side (2 for ``nan_policy="omit"`` with ``edge_order=2``),
+    fewer at the ends of a non-periodic axis where the axis has fewer. Empty blocks
+    (zero-length chunks) read nothing and are never read from; the ends of a
+    non-periodic axis are its first and last non-empty blocks.
     """
     m, out = len(chunks), []
     full = [b for b in range(m) if chunks[b]]
@@ -77,11 +79,11 @@ def _face_sources(chunks: tuple[int, ...], periodic: bool, edge_order: int) -> l
         if not chunks[b]:
             out.append(((), ()))
             continue
-        n_lo = n_hi = 1
+        n_lo = n_hi = depth
         if not periodic:
             one = edge_order == 2 and chunks[b] == 1
-            n_lo = 0 if b == first else (2 if one and b == last else 1)
-            n_hi = 0 if b == last else (2 if one and b == first else 1)
+            n_lo = 0 if b == first else (2 if one and b == last else depth)
+            n_hi = 0 if b == last else (2 if one and b == first else depth)
         out.append((_gather(chunks, b, -1, n_lo, periodic), _gather(chunks, b, 1, n_hi, periodic)))
     return out
 
@@ -91,6 +93,8 @@ def _gather(chunks: tuple[int, ...], b: int, step: int, need: int, periodic: boo
     j = b
     while need > 0:
         j = (j + step) % len(chunks) if periodic else j + step
+        if not 0 <= j < len(chunks):
+            break  # a non-periodic axis shorter than the depth: all there is
         take = min(need, chunks[j])
         if take:
             got.append((j, take))
@@ -133,7 +137,9 @@ def _assemble(xp: Any, parts: list, axis: int, side: str) -> Any:
     return concat(pieces, axis=axis)
 
 
-def _kernel_task(block: Any, axes_args: list, dtype: np.dtype, edge_order: int) -> Any:
+def _kernel_task(
+    block: Any, axes_args: list, dtype: np.dtype, edge_order: int, nan_policy: str
+) -> Any:
     """All partial derivatives of one block, given its neighbours' faces
     (a tuple of arrays; the array itself when there is one axis)."""
     xp = array_namespace(block)
@@ -146,7 +152,7 @@ def _kernel_task(block: Any, axes_args: list, dtype: np.dtype, edge_order: int) 
         if dx is not None:
             dx = xp.asarray(dx)
         specs.append(AxisSpec(axis, edge_order, h=h, dx=dx, lo=lo, hi=hi))
-    out = gradient_block(block, tuple(specs), dtype, parallel=False)
+    out = gradient_block(block, tuple(specs), dtype, parallel=False, nan_policy=nan_policy)
     return out[0] if len(out) == 1 else out
 
 
@@ -157,12 +163,12 @@ def _empty_task(block: Any, n_out: int, dtype: np.dtype) -> Any:
     return out[0] if n_out == 1 else out
 
 
-def _coord_info(parts: list, periodic: bool, period: Any, force_dx: bool) -> tuple:
+def _coord_info(parts: list, periodic: bool, period: Any, force_dx: bool, depth: int = 1) -> tuple:
     """``(h, dx)`` of a whole (Dask) coordinate, from its computed chunks."""
     xp = array_namespace(*parts)
     concat = getattr(xp, "concat", None) or xp.concatenate
     x = concat(parts) if len(parts) > 1 else parts[0]
-    return axis_spacing(xp, x, periodic=periodic, period=period, force_dx=force_dx)
+    return axis_spacing(xp, x, periodic=periodic, period=period, force_dx=force_dx, depth=depth)
 
 
 def _segment(info: tuple, start: int, stop: int) -> list:
@@ -170,7 +176,7 @@ def _segment(info: tuple, start: int, stop: int) -> list:
     return [h, None] if dx is None else [None, dx[start:stop]]
 
 
-def _spacing_args(ap: AxisPlan, chunks: tuple[int, ...], sources: list) -> list:
+def _spacing_args(ap: AxisPlan, chunks: tuple[int, ...], sources: list, depth: int = 1) -> list:
     """Per block along the axis: its ``[h, dx segment]``, or for a Dask coordinate the
     ``(start, stop)`` of its segment (a task slices it out when the graph is built);
     None for an empty block. NumPy/CuPy coordinates are checked here, at call time."""
@@ -180,10 +186,15 @@ def _spacing_args(ap: AxisPlan, chunks: tuple[int, ...], sources: list) -> list:
     if not _is_dask(ap.spacing):
         xp = array_namespace(ap.spacing)
         whole = axis_spacing(
-            xp, ap.spacing, periodic=ap.periodic, period=ap.period, force_dx=ap.force_dx
+            xp,
+            ap.spacing,
+            periodic=ap.periodic,
+            period=ap.period,
+            force_dx=ap.force_dx,
+            depth=depth,
         )
     offsets = np.concatenate([[0], np.cumsum(chunks)]).astype(int).tolist()
-    shift = 1 if ap.periodic else 0
+    shift = depth if ap.periodic else 0
     out: list = []
     for b, (lo_src, hi_src) in enumerate(sources):
         if not chunks[b]:
@@ -208,8 +219,8 @@ def _check_input(f: Any, plan: Plan) -> None:
     if isinstance(f._meta, np.ma.MaskedArray):
         raise TypeError(
             "f: masked arrays are not supported (a Dask array with masked chunks); pass "
-            "dask.array.ma.filled(f, np.nan) (NaN spreads to the neighbouring points, as "
-            "masked values would)"
+            "dask.array.ma.filled(f, np.nan) with nan_policy='omit' (masked points become "
+            "gaps: each run of valid points is differentiated on its own)"
         )
     for ap in plan.axes:
         if ap.is_coord and _is_dask(ap.spacing) and isinstance(ap.spacing._meta, np.ma.MaskedArray):
@@ -241,10 +252,10 @@ def gradient_chunked(f: Any, plan: Plan) -> tuple[Any, ...]:
     per_axis = []
     for ap in plan.axes:
         chunks = f.chunks[ap.axis]
-        sources = _face_sources(chunks, ap.periodic, plan.edge_order)
-        per_axis.append((ap, sources, _spacing_args(ap, chunks, sources)))
+        sources = _face_sources(chunks, ap.periodic, plan.edge_order, plan.depth)
+        per_axis.append((ap, sources, _spacing_args(ap, chunks, sources, plan.depth)))
     coords = [ap.spacing for ap in plan.axes if ap.is_coord and _is_dask(ap.spacing)]
-    token = tokenize(f, plan.axes, plan.edge_order, plan.dtype)
+    token = tokenize(f, plan.axes, plan.edge_order, plan.dtype, plan.nan_policy)
     meta = f._meta.astype(plan.dtype)
     single = len(plan.axes) == 1
     build = functools.partial(
@@ -288,7 +299,7 @@ def _kernel_layer(
             info_key = (f"{base}-coord-{ap.axis}", 0)
             x_name = next(coord_names)
             keys = [(x_name, i) for i in range(ap.spacing.numblocks[0])]
-            graph[info_key] = (_coord_info, keys, ap.periodic, ap.period, ap.force_dx)
+            graph[info_key] = (_coord_info, keys, ap.periodic, ap.period, ap.force_dx, plan.depth)
             spacing = [None if s is None else (_segment, info_key, *s) for s in spacing]
         spacings.append(spacing)
     _faces_layer(f_name, chunks, per_axis, base, plan.dtype, graph)
@@ -302,7 +313,14 @@ def _kernel_layer(
             lo_src, hi_src = sources[b]
             lo, hi = _parts(base, idx, ap.axis, lo_src), _parts(base, idx, ap.axis, hi_src)
             axes_args.append([ap.axis, lo, hi, spacing[b]])
-        graph[(name, *idx)] = (_kernel_task, (f_name, *idx), axes_args, plan.dtype, plan.edge_order)
+        graph[(name, *idx)] = (
+            _kernel_task,
+            (f_name, *idx),
+            axes_args,
+            plan.dtype,
+            plan.edge_order,
+            plan.nan_policy,
+        )
     return graph
 
 

@@ -15,9 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from . import _reference
+from ._omit import check_no_nan, omit_fixup
 from ._spec import AxisSpec, face_len
 
-__all__ = ["AxisSpec", "face_len", "gradient_block", "reference_gradient_block"]
+__all__ = [
+    "AxisSpec",
+    "check_no_nan",
+    "face_len",
+    "gradient_block",
+    "omit_fixup",
+    "reference_gradient_block",
+]
 
 reference_gradient_block = _reference.gradient_block
 
@@ -32,9 +40,18 @@ def _fast_kernel() -> Any:
 
 
 def gradient_block(
-    f: Any, specs: tuple[AxisSpec, ...], dtype: Any, *, parallel: bool = False
+    f: Any,
+    specs: tuple[AxisSpec, ...],
+    dtype: Any,
+    *,
+    parallel: bool = False,
+    nan_policy: str = "propagate",
 ) -> tuple[Any, ...]:
     """All partial derivatives of block ``f``, one output array per spec.
+
+    ``nan_policy``: ``"propagate"`` (NumPy's stencil), ``"omit"`` (NaN points are
+    gaps: ``_omit.py``; faces of ``edge_order`` planes), ``"raise"`` (ValueError if
+    ``f`` holds a NaN).
 
     Examples
     --------
@@ -43,6 +60,21 @@ def gradient_block(
     >>> gradient_block(f, (AxisSpec(0, 1, h=1.0),), f.dtype)[0]
     array([1. , 1.5, 2.5, 3. ])
     """
+    if nan_policy == "raise":
+        from daskgrad._compat import array_namespace
+
+        check_no_nan(array_namespace(f), f)
+    out = _propagate(f, specs, dtype, parallel)
+    if nan_policy == "omit":
+        from daskgrad._compat import array_namespace
+
+        xp = array_namespace(f)
+        for spec, o in zip(specs, out, strict=True):
+            omit_fixup(xp, f, spec, o)
+    return out
+
+
+def _propagate(f: Any, specs: tuple[AxisSpec, ...], dtype: Any, parallel: bool) -> Any:
     fast = _fast_kernel()
     if fast is not None:
         out = fast.try_gradient_block(f, specs, dtype, parallel=parallel)

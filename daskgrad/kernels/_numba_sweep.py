@@ -43,7 +43,6 @@ _D, _E0, _E1, _A0, _B0, _C0, _A1, _B1, _C1, _RD = range(10)
 N_IPAR, N_FPAR = 13, 10
 
 
-
 def _jit(**options: Any) -> Any:
     """``numba.njit(cache=True, **options)``, or without the cache where numba finds no
     writable place for it (it raises RuntimeError when the function is decorated)."""
