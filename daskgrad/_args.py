@@ -68,6 +68,12 @@ _GRADIENT_ARGS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
         {"type": int, "choices": (1, 2), "default": 1},
         "order of the one-sided differences at the edges (default 1)",
     ),
+    (
+        ("--nan-policy",),
+        {"choices": ("propagate", "omit", "raise"), "default": "propagate"},
+        "NaN in INPUT: propagate (NumPy: spreads to neighbours; default), omit (gaps, "
+        "e.g. land: each run of valid points differentiated on its own), raise (fail)",
+    ),
     (("--geographic",), _STORE, "lat/lon in degrees: derivatives per metre on the sphere"),
     (("--periodic",), {**_REPEAT, "metavar": "DIM"}, "wrap around DIM (repeat)"),
     (("--period",), {**_REPEAT, "metavar": "DIM=LENGTH"}, "a periodic dim's period, e.g. lon=360"),

@@ -15,6 +15,7 @@ from typing import Any
 import xarray as xr
 
 from ._cf import kind_of, score
+from ._compat import dask_array_expr_enabled
 from ._paths import input_files
 from ._usage import UsageError, one_line
 
@@ -94,8 +95,22 @@ def open_input(
                     **kwargs,
                 )
             return xr.open_dataset(paths[0], chunks=chunks, cache=chunks is not None, **kwargs)
+    except NotImplementedError as exc:
+        if len(paths) > 1 and dask_array_expr_enabled():
+            raise UsageError(_MFDATASET_EXPR.format(spec=spec, n=len(paths))) from None
+        raise UsageError(f"cannot read {spec} as Zarr or NetCDF: {one_line(exc)}") from None
     except Exception as exc:  # OSError, ValueError, and zarr's and netCDF4's own errors
         raise UsageError(f"cannot read {spec} as Zarr or NetCDF: {one_line(exc)}") from None
+
+
+# xarray.open_mfdataset concatenates the files' Dask arrays; in dask's array-expression
+# mode (dask 2026.8) that calls numpy.result_type on them, which raises
+# NotImplementedError. One file or store is read fine in that mode.
+_MFDATASET_EXPR = (
+    "cannot combine the {n} files of {spec}: xarray.open_mfdataset does not work in dask's "
+    "array-expression mode (DASK_ARRAY__QUERY_PLANNING=True); unset it, or pass one "
+    "Zarr store or NetCDF file"
+)
 
 
 def select_variables(ds: xr.Dataset, names: list[str] | None, dims: list[str]) -> list[str]:

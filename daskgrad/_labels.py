@@ -170,11 +170,13 @@ def partials(
     obj: Any = None,
     geo: _geo.Geo | None = None,
     metric: bool = True,
+    nan_policy: str = "propagate",
 ) -> list[Any]:
     """All partial derivatives of ``var`` along ``axes``, in ONE call of the array layer.
 
     Returns raw arrays (NumPy, CuPy or lazy Dask) with ``var``'s dims; with
     ``metric=False`` geographic axes stay derivatives with respect to degrees.
+    ``nan_policy`` as in :func:`daskgrad.gradient`.
     """
     if is_datetime_like(var):  # datetime data, converted as xarray does
         var = variable_to_numeric(var, datetime_unit)
@@ -193,6 +195,7 @@ def partials(
         edge_order=edge_order,
         boundary=boundary,
         period=period or None,
+        nan_policy=nan_policy,
     )
     out = [out] if len(axes) == 1 else list(out)
     if not metric:

@@ -301,7 +301,14 @@ def _read_holder(fd: int) -> dict[str, Any]:
 
 def _create(fs: Any, path: str, data: bytes) -> None:
     """Write ``path`` only if absent: atomic where the store has create-exclusive writes
-    (S3's ``If-None-Match: *``), else check-then-write (best effort)."""
+    (S3's ``If-None-Match: *``), else check-then-write (best effort).
+
+    The existence check comes first in either case: an older client or server may accept
+    ``"xb"`` and overwrite (s3fs 2025.5 with moto 5.1 did), so the conditional put only
+    settles a race between two writers that both found the path absent.
+    """
+    if fs.exists(path):
+        raise FileExistsError(path)
     try:
         with fs.open(path, "xb") as f:
             f.write(data)

@@ -11,7 +11,7 @@ import numbers
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from ._compat import is_cupy_array, is_dask_array, is_torch_tensor
 __all__ = [
     "AxisPlan",
     "Plan",
+    "NanPolicy",
     "ZeroSpacingError",
     "as_array",
     "check_nan_policy",
@@ -30,6 +31,7 @@ __all__ = [
 
 BOUNDARIES = ("none", "periodic")
 NAN_POLICIES = ("propagate", "omit", "raise")
+NanPolicy = Literal["propagate", "omit", "raise"]
 
 
 class ZeroSpacingError(ZeroDivisionError, ValueError):

@@ -30,4 +30,3 @@ def write_magnitude_png(path: str, png: str) -> None:
     )
     fig.savefig(png, dpi=100)
     plt.close(fig)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._compat import array_namespace, is_dask_array
-from ._plan import AxisPlan, Plan, as_array, make_plan
+from ._plan import AxisPlan, NanPolicy, Plan, as_array, make_plan
 from ._spacing import axis_spacing
 from .kernels import AxisSpec, gradient_block
 
@@ -21,7 +21,7 @@ def gradient(
     period: Any = None,
     spacing: Any = None,
     dim: Any = None,
-    nan_policy: str = "propagate",
+    nan_policy: NanPolicy = "propagate",
 ) -> Any:
     """Second-order accurate gradient of ``f``: ``numpy.gradient``'s answer on any array.
 

@@ -26,6 +26,7 @@ import xarray as xr
 from . import _geo
 from ._attrs import derived_attrs
 from ._labels import Axis, partials, resolve_axes
+from ._plan import NanPolicy, check_nan_policy
 from .xarray import check_period
 
 __all__ = ["divergence", "vorticity"]
@@ -78,16 +79,18 @@ def _operator(
     edge_order: int,
     boundary: Any,
     period: Any,
+    nan_policy: str,
 ) -> tuple[xr.DataArray, str | None]:
     """``d a/dx + sign * d b/dy`` (Cartesian) or its spherical flux form.
 
     For divergence ``a, b = u, v`` and sign +1; for vorticity ``a, b = v, u``, -1.
     Returns the field and the units of the coordinates (None if unknown).
     """
+    check_nan_policy(nan_policy)
     geo = _geo.geo_of(a, geographic, radius)
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
     check_period(period, [x, y], a)
-    options = {"edge_order": edge_order}
+    options = {"edge_order": edge_order, "nan_policy": nan_policy}
     if geo is None:
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
@@ -136,6 +139,7 @@ def divergence(
     boundary: Any = None,
     period: Any = None,
     keep_attrs: bool | None = None,
+    nan_policy: NanPolicy = "propagate",
 ) -> xr.DataArray:
     """Horizontal divergence of the vector field ``(u, v)``.
 
@@ -166,6 +170,10 @@ def divergence(
     keep_attrs : bool or None
         The package's attrs policy: None (default) gives ``units`` (e.g. ``s-1``
         from ``m s-1`` and metres) and ``long_name`` when the inputs have attrs.
+    nan_policy : {"propagate", "omit", "raise"}
+        As in :func:`daskgrad.gradient`, for each partial derivative: with ``"omit"``
+        a NaN point (land) is a gap along x for ``du/dx`` and along y for ``dv/dy``,
+        so the result is NaN only where ``u`` or ``v`` is NaN or a run has one point.
 
     Returns
     -------
@@ -192,6 +200,7 @@ def divergence(
         edge_order=edge_order,
         boundary=boundary,
         period=period,
+        nan_policy=nan_policy,
     )
     return _finish(result, u, v, "divergence", "divergence", units, keep_attrs)
 
@@ -207,6 +216,7 @@ def vorticity(
     boundary: Any = None,
     period: Any = None,
     keep_attrs: bool | None = None,
+    nan_policy: NanPolicy = "propagate",
 ) -> xr.DataArray:
     """Relative vorticity ``k . curl(u, v)`` of the vector field ``(u, v)``.
 
@@ -242,5 +252,6 @@ def vorticity(
         edge_order=edge_order,
         boundary=boundary,
         period=period,
+        nan_policy=nan_policy,
     )
     return _finish(result, u, v, "relative vorticity", "vorticity", units, keep_attrs)

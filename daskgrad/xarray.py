@@ -22,7 +22,7 @@ import xarray as xr
 from . import _geo
 from ._attrs import derived_attrs
 from ._labels import Axis, check_keys, is_datetime_like, partials, resolve_axes
-from ._plan import check_uniform_period
+from ._plan import NanPolicy, check_nan_policy, check_uniform_period
 
 __all__ = ["GradDataArrayAccessor", "GradDatasetAccessor"]
 
@@ -124,15 +124,23 @@ def _differentiate(
     edge_order: int,
     datetime_unit: Any,
     keep_attrs: Any,
+    nan_policy: str,
     **options: Any,
 ) -> Any:
+    check_nan_policy(nan_policy)
     (axis,), geo = _options(obj, [coord], datetime_unit=datetime_unit, **options)
     check_period(options.get("period"), [axis], obj)
     unit = axis.time_unit or datetime_unit
 
     def one(name: Any, da: xr.DataArray) -> xr.Variable:
         (data,) = partials(
-            da.variable, [axis], edge_order=edge_order, datetime_unit=unit, obj=obj, geo=geo
+            da.variable,
+            [axis],
+            edge_order=edge_order,
+            datetime_unit=unit,
+            obj=obj,
+            geo=geo,
+            nan_policy=nan_policy,
         )
         return _result_variable(data, da.variable, name, axis, keep_attrs)
 
@@ -151,8 +159,10 @@ def _gradient(
     keep_attrs: Any,
     geographic: bool,
     radius: Any,
+    nan_policy: str,
     **options: Any,
 ) -> xr.Dataset:
+    check_nan_policy(nan_policy)
     geo = _geo.geo_of(obj, geographic, radius)
     single = dims is not None and (isinstance(dims, str) or not isinstance(dims, Iterable))
     names = [dims] if single else dims
@@ -172,7 +182,13 @@ def _gradient(
         used.update((a.name, a) for a in axes)
         unit = next((a.time_unit for a in axes if a.time_unit), datetime_unit)
         results = partials(
-            da.variable, axes, edge_order=edge_order, datetime_unit=unit, obj=obj, geo=geo
+            da.variable,
+            axes,
+            edge_order=edge_order,
+            datetime_unit=unit,
+            obj=obj,
+            geo=geo,
+            nan_policy=nan_policy,
         )
         for data, axis in zip(results, axes, strict=True):
             key = f"d{var_name}_d{axis.name}"
@@ -205,6 +221,7 @@ class _GradAccessor:
         radius: float = _geo.EARTH_RADIUS,
         *,
         keep_attrs: bool | None = None,
+        nan_policy: NanPolicy = "propagate",
     ) -> Any:
         """Differentiate along one coordinate: a drop-in for xarray's ``differentiate``.
 
@@ -241,6 +258,10 @@ class _GradAccessor:
             None: derived ``units``/``long_name`` when the input has attrs, none
             otherwise (then identical to xarray); False: no attrs; True: the
             input's attrs, less value-specific ones, plus the derived ones.
+        nan_policy : {"propagate", "omit", "raise"}
+            As in :func:`daskgrad.gradient`: ``"omit"`` treats NaN points (land in an
+            ocean field, a masked ``where``) as gaps, each run of valid points along
+            ``coord`` differentiated on its own; ``"raise"`` refuses NaN.
 
         Returns
         -------
@@ -258,6 +279,8 @@ class _GradAccessor:
         >>> da = xr.DataArray(np.arange(5.0) ** 2, dims="x", coords={"x": np.arange(5.0)})
         >>> da.grad.differentiate("x").values
         array([1., 2., 4., 6., 7.])
+        >>> da.where(da.x != 2).grad.differentiate("x", nan_policy="omit").values
+        array([ 1.,  1., nan,  7.,  7.])
         """
         return _differentiate(
             self._obj,
@@ -265,6 +288,7 @@ class _GradAccessor:
             edge_order=edge_order,
             datetime_unit=datetime_unit,
             keep_attrs=keep_attrs,
+            nan_policy=nan_policy,
             boundary=boundary,
             period=period,
             geographic=geographic,
@@ -282,6 +306,7 @@ class _GradAccessor:
         geographic: bool = False,
         radius: float = _geo.EARTH_RADIUS,
         keep_attrs: bool | None = None,
+        nan_policy: NanPolicy = "propagate",
     ) -> xr.Dataset:
         """Partial derivatives along several coordinates, as a Dataset.
 
@@ -296,7 +321,7 @@ class _GradAccessor:
             Coordinates or dimensions to differentiate along. Data variables that
             lack one of them are left out. None: every dimension of each variable,
             or on a geographic grid the latitude and longitude.
-        edge_order, datetime_unit, period, geographic, radius, keep_attrs
+        edge_order, datetime_unit, period, geographic, radius, keep_attrs, nan_policy
             As in :meth:`differentiate`; ``period`` may be a mapping by name.
         boundary : {None, "none", "periodic"} or mapping
             One value for all, or ``{name: value}``; None as in :meth:`differentiate`.
@@ -325,6 +350,7 @@ class _GradAccessor:
             keep_attrs=keep_attrs,
             geographic=geographic,
             radius=radius,
+            nan_policy=nan_policy,
             boundary=boundary,
             period=period,
         )

@@ -77,3 +77,22 @@ def listening_sockets(pids: list[int]) -> list[tuple[str, int]]:
         for c in psutil.Process(pid).net_connections("inet")
         if c.status == psutil.CONN_LISTEN
     ]
+
+
+def write_chunked_zarr(ds, path, chunks: dict, **kwargs) -> None:
+    """``ds.chunk(chunks).to_zarr(path, **kwargs)``, as users write a store.
+
+    In dask's array-expression mode (dask 2026.8) ``to_zarr`` of Dask arrays raises
+    NotImplementedError (``dask.array.store``); there the same store is written from the
+    in-memory data with the chunks as encoding (merged under ``kwargs["encoding"]``).
+    """
+    from daskgrad._compat import dask_array_expr_enabled
+
+    if not dask_array_expr_enabled():
+        ds.chunk(chunks).to_zarr(path, **kwargs)
+        return
+    encoding = {name: dict(enc) for name, enc in kwargs.pop("encoding", {}).items()}
+    for name, var in ds.data_vars.items():
+        enc = encoding.setdefault(name, {})
+        enc.setdefault("chunks", tuple(min(chunks.get(d, n), n) for d, n in var.sizes.items()))
+    ds.load().to_zarr(path, encoding=encoding, **kwargs)

@@ -22,10 +22,21 @@ DIMS = ["--dim", "latitude", "--dim", "longitude"]
 
 # ---------------------------------------------------------------- shared helpers
 def cli_env() -> dict[str, str]:
-    """Environment for a ``python -m daskgrad`` subprocess that finds this source tree."""
+    """Environment for a ``python -m daskgrad`` subprocess that finds this source tree
+    (in dask's array-expression mode when ``DASKGRAD_TEST_CLI_QUERY_PLANNING`` says so:
+    tests/conftest.py)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    mode = env.pop("DASKGRAD_TEST_CLI_QUERY_PLANNING", None)
+    if mode is not None:
+        env["DASK_ARRAY__QUERY_PLANNING"] = mode
     return env
+
+
+def cli_array_expr() -> bool:
+    """Whether the command runs in dask's array-expression mode (:func:`cli_env`)."""
+    mode = cli_env().get("DASK_ARRAY__QUERY_PLANNING", "")
+    return mode.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -299,6 +310,7 @@ def test_resume_of_foreign_store_refused(capsys, small_zarr, tmp_path):
     [
         (["--resume", "--overwrite"], "not allowed with"),
         (["--edge-order", "3"], "invalid choice"),
+        (["--nan-policy", "Omit"], "invalid choice"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--memory-limit", "lots"], "--memory-limit"),
         (["--period", "lon"], "--period"),

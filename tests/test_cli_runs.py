@@ -154,3 +154,34 @@ def test_resume_with_other_arguments_refused(zarr_run, tmp_path):
     )
     assert proc.returncode == 2 and "chunks" in proc.stderr
     assert tree_state(out) == before
+
+
+def test_nan_policy(tmp_path):
+    """--nan-policy omit writes the accessor's nan_policy="omit" result (land as gaps);
+    raise fails the run with one line; an unknown policy is a usage error; resuming
+    with another policy is refused."""
+    import xarray as xr
+
+    ds = sample(ntime=2, nlat=10, nlon=12)
+    land = np.zeros(ds.t2m.shape[1:], bool)
+    land[3:6, 4:8] = True
+    ds["t2m"] = ds.t2m.where(~land)
+    src = write_zarr(ds, tmp_path / "in.zarr", {"time": 1, "latitude": 4})
+    args = ["gradient", src, "out.zarr", *DIMS, "--var", "t2m", "--geographic", *SMALL]
+    proc = run_cli(*args, "--nan-policy", "omit", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with xr.open_zarr(src) as stored:
+        expected = reference(
+            stored[["t2m"]], ["latitude", "longitude"], geographic=True, nan_policy="omit"
+        )
+        spread = reference(stored[["t2m"]], ["latitude", "longitude"], geographic=True)
+    assert_same_values(tmp_path / "out.zarr", expected)
+    assert np.isnan(spread.dt2m_dlongitude).sum() > np.isnan(expected.dt2m_dlongitude).sum()
+    again = run_cli(*args, "--resume", cwd=tmp_path)  # recorded: omit
+    assert again.returncode == 2 and "nan_policy" in again.stderr, again.stderr
+    bad = run_cli(*args, "--nan-policy", "ignore", "--overwrite", cwd=tmp_path)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    proc = run_cli(*args[:2], "raised.zarr", *args[3:], "--nan-policy", "raise", cwd=tmp_path)
+    assert proc.returncode == 1
+    lines = [x for x in proc.stderr.splitlines() if not x.startswith("cluster: ")]
+    assert len(lines) == 1 and "contains NaN (nan_policy='raise')" in lines[0], proc.stderr

@@ -16,7 +16,11 @@ def _run(script: str) -> str:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="error")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / script)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout

@@ -19,8 +19,13 @@ from tests.helpers import raise_if_dask_computes, requires_dask, requires_torch
 BACKENDS = ["numpy", pytest.param("dask", marks=requires_dask)]
 INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
 # rtol per output dtype: float16 is computed in float16 (NumPy), so a few ulps
-RTOL = {np.float16: 2e-3, np.float32: 1e-6, np.float64: 1e-12, np.complex64: 1e-6,
-        np.complex128: 1e-12}
+RTOL = {
+    np.float16: 2e-3,
+    np.float32: 1e-6,
+    np.float64: 1e-12,
+    np.complex64: 1e-6,
+    np.complex128: 1e-12,
+}
 
 
 def _run(f: np.ndarray, backend: str, *varargs: Any, **kwargs: Any) -> Any:
@@ -68,7 +73,8 @@ def test_bool_and_integers_give_float64(backend: str, dtype: Any, edge_order: in
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
-    "dtype", [np.float16, np.float32, np.float64, np.complex64, np.complex128],
+    "dtype",
+    [np.float16, np.float32, np.float64, np.complex64, np.complex128],
     ids=lambda t: np.dtype(t).name,
 )
 @pytest.mark.parametrize("spacing", ["none", "scalar", "coords"])
@@ -78,8 +84,11 @@ def test_inexact_types_kept(backend: str, dtype: Any, spacing: str) -> None:
     if np.dtype(dtype).kind == "c":
         f = f + 1j * rng.standard_normal((7, 3))
     f = f.astype(dtype)
-    varargs = {"none": (), "scalar": (0.5,),
-               "coords": (np.array([0.0, 1.0, 1.5, 3.5, 4.0, 6.0, 7.5]), 2.0)}[spacing]
+    varargs = {
+        "none": (),
+        "scalar": (0.5,),
+        "coords": (np.array([0.0, 1.0, 1.5, 3.5, 4.0, 6.0, 7.5]), 2.0),
+    }[spacing]
     assert _lazy_dtype(f, backend) == dtype
     gs = _run(f, backend, *varargs)
     for g, e in zip(gs, np.gradient(f, *varargs), strict=True):
@@ -101,16 +110,27 @@ def test_float32_data_with_float64_coords_stays_float32() -> None:
     [
         pytest.param(np.array([5, 4, 3, 2, 1], np.uint8), (), [-1.0] * 5, id="case16-uint8"),
         pytest.param(np.array([-100, 0, 100], np.int8), (), [100.0] * 3, id="case16-int8"),
-        pytest.param(np.array([-1, 127], np.int8), (np.array([1, 3]),), [64.0, 64.0],
-                     id="case17-int8"),
-        pytest.param(np.array([0.0, 2.0, 4.0]), (np.array([3, 2, 1], np.uint8),),
-                     [-2.0, -2.0, -2.0], id="case17-uint8-coords"),
-        pytest.param(np.array([True, False, True, True]), (), [-1.0, 0.0, 0.5, 0.0],
-                     id="case20-bool"),
-        pytest.param(np.array([1.0, 2.0, 4.0, 7.0], np.float16), (), [1.0, 1.5, 2.5, 3.0],
-                     id="case21-float16"),
-        pytest.param(np.array([1 + 1j, 2 + 4j, 4 + 9j]), (), [1 + 3j, 1.5 + 4j, 2 + 5j],
-                     id="case40-complex"),
+        pytest.param(
+            np.array([-1, 127], np.int8), (np.array([1, 3]),), [64.0, 64.0], id="case17-int8"
+        ),
+        pytest.param(
+            np.array([0.0, 2.0, 4.0]),
+            (np.array([3, 2, 1], np.uint8),),
+            [-2.0, -2.0, -2.0],
+            id="case17-uint8-coords",
+        ),
+        pytest.param(
+            np.array([True, False, True, True]), (), [-1.0, 0.0, 0.5, 0.0], id="case20-bool"
+        ),
+        pytest.param(
+            np.array([1.0, 2.0, 4.0, 7.0], np.float16),
+            (),
+            [1.0, 1.5, 2.5, 3.0],
+            id="case21-float16",
+        ),
+        pytest.param(
+            np.array([1 + 1j, 2 + 4j, 4 + 9j]), (), [1 + 3j, 1.5 + 4j, 2 + 5j], id="case40-complex"
+        ),
     ],
 )
 def test_conformance(backend: str, f: np.ndarray, varargs: tuple, expected: list) -> None:

@@ -28,7 +28,8 @@ def _gpu_cases() -> list[Case]:
     keep = []
     for c in make_cases(has_dask):
         if c.backend == "numpy" or (
-            c.backend in ("dask", "dask-coords") and c.chunks is not None
+            c.backend in ("dask", "dask-coords")
+            and c.chunks is not None
             and c.chunks[0] in ((1, 4, 5), (5, 5), (1,) * 5, (1, 4))
         ):
             keep.append(c)
@@ -77,8 +78,9 @@ def test_cupy_table(case: Case) -> None:
 def test_cupy_torch_form(edge_order: int) -> None:
     f = np.random.default_rng(0).standard_normal((5, 6))
     xs = [np.cumsum(np.linspace(0.5, 1.5, n)) for n in f.shape]
-    out = daskgrad.gradient(cupy.asarray(f), spacing=[cupy.asarray(x) for x in xs],
-                            edge_order=edge_order)
+    out = daskgrad.gradient(
+        cupy.asarray(f), spacing=[cupy.asarray(x) for x in xs], edge_order=edge_order
+    )
     assert isinstance(out, tuple) and all(isinstance(o, cupy.ndarray) for o in out)
     for g, e in zip(out, np.gradient(f, *xs, edge_order=edge_order), strict=True):
         np.testing.assert_allclose(cupy.asnumpy(g), e, rtol=RTOL, atol=0)
@@ -90,8 +92,7 @@ def test_cupy_dtypes(dtype: str) -> None:
     g = daskgrad.gradient(cupy.asarray(f))
     expected = np.gradient(f if f.dtype.kind in "fc" else f.astype(np.float64))
     assert g.dtype == expected.dtype
-    np.testing.assert_allclose(cupy.asnumpy(g), expected, rtol=1e-3 if dtype == "float16" else
-                               1e-6)
+    np.testing.assert_allclose(cupy.asnumpy(g), expected, rtol=1e-3 if dtype == "float16" else 1e-6)
 
 
 def test_cupy_errors_at_call_time() -> None:
@@ -109,8 +110,9 @@ def test_reference_kernel_on_cupy() -> None:
     specs = (AxisSpec(0, 2, h=0.7), AxisSpec(1, 1, dx=cupy.asarray(np.diff(x))))
     out = reference_gradient_block(cupy.asarray(f), specs, np.float64)
     assert all(isinstance(o, cupy.ndarray) for o in out)
-    np.testing.assert_allclose(cupy.asnumpy(out[0]), np.gradient(f, 0.7, axis=0, edge_order=2),
-                               rtol=RTOL)
+    np.testing.assert_allclose(
+        cupy.asnumpy(out[0]), np.gradient(f, 0.7, axis=0, edge_order=2), rtol=RTOL
+    )
     np.testing.assert_allclose(cupy.asnumpy(out[1]), np.gradient(f, x, axis=1), rtol=RTOL)
 
 

@@ -82,11 +82,13 @@ def problems(draw: st.DrawFn, min_size: int = 1) -> Problem:
     nd = len(shape)
     f = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
     chunks = tuple(draw(partitions(n)) for n in shape)
-    axis = draw(st.one_of(
-        st.none(),
-        st.integers(-nd, nd - 1),
-        st.permutations(range(nd)).flatmap(lambda p: st.integers(1, nd).map(lambda k: p[:k])),
-    ))
+    axis = draw(
+        st.one_of(
+            st.none(),
+            st.integers(-nd, nd - 1),
+            st.permutations(range(nd)).flatmap(lambda p: st.integers(1, nd).map(lambda k: p[:k])),
+        )
+    )
     if axis is None:
         axes = tuple(range(nd))
     elif isinstance(axis, int):
@@ -97,8 +99,9 @@ def problems(draw: st.DrawFn, min_size: int = 1) -> Problem:
     spacings, periodic, periods = [], [], []
     for ax in axes:
         per = draw(st.booleans())
-        kinds = ["scalar", "increasing"] if per else ["scalar", "increasing", "decreasing",
-                                                      "zigzag"]
+        kinds = (
+            ["scalar", "increasing"] if per else ["scalar", "increasing", "decreasing", "zigzag"]
+        )
         kind = draw(st.sampled_from(kinds)) if shape[ax] > 1 else "scalar"
         if kind == "scalar":
             sp: Any = draw(st.sampled_from([1.0, 0.5, 0.7, -1.3, 3.0]))
@@ -114,7 +117,11 @@ def problems(draw: st.DrawFn, min_size: int = 1) -> Problem:
 
 def _call(p: Problem, f: Any, spacings: list[Any]) -> list[np.ndarray] | Any:
     out = daskgrad.gradient(
-        f, *spacings, axis=p.axis, edge_order=p.edge_order, boundary=p.boundary() or "none",
+        f,
+        *spacings,
+        axis=p.axis,
+        edge_order=p.edge_order,
+        boundary=p.boundary() or "none",
         period=p.period(),
     )
     if len(p.axes) == 1:
@@ -125,8 +132,9 @@ def _call(p: Problem, f: Any, spacings: list[Any]) -> list[np.ndarray] | Any:
 
 
 def _check_against_references(p: Problem, got: list[np.ndarray]) -> None:
-    expected = reference_gradient(p.f, p.spacings, p.axes, edge_order=p.edge_order,
-                                  periodic=p.periodic, periods=p.periods)
+    expected = reference_gradient(
+        p.f, p.spacings, p.axes, edge_order=p.edge_order, periodic=p.periodic, periods=p.periods
+    )
     for g, e, per in zip(got, expected, p.periodic, strict=True):
         assert g.dtype == np.float64 and g.shape == p.f.shape
         if per:
@@ -171,9 +179,14 @@ def test_dask_matches_numpy_bit_for_bit(p: Problem, lazy_coords: bool) -> None:
 
 
 _TORCH_EXAMPLE = Problem(  # coordinates of different lengths, given explicitly
-    f=np.arange(12.0).reshape(3, 4) ** 2, chunks=((3,), (4,)), axis=None, axes=(0, 1),
+    f=np.arange(12.0).reshape(3, 4) ** 2,
+    chunks=((3,), (4,)),
+    axis=None,
+    axes=(0, 1),
     spacings=[np.array([0.0, 1.0, 3.0]), np.array([0.0, 0.5, 2.0, 2.5])],
-    periodic=[False, False], periods=[None, None], edge_order=2,
+    periodic=[False, False],
+    periods=[None, None],
+    edge_order=2,
 )
 
 
@@ -203,8 +216,9 @@ def test_periodic_uniform_matches_roll_any_chunking(arg: tuple[int, tuple[int, .
 
     n, chunks = arg
     f = np.cos(np.arange(n) * 0.9) + np.arange(n) * 0.01
-    g = daskgrad.gradient(da.from_array(f, chunks=(chunks,)), 0.3, boundary="periodic",
-                          edge_order=2)
+    g = daskgrad.gradient(
+        da.from_array(f, chunks=(chunks,)), 0.3, boundary="periodic", edge_order=2
+    )
     expected = (np.roll(f, -1) - np.roll(f, 1)) / (2 * 0.3)
     np.testing.assert_array_equal(g.compute(), expected)
 
@@ -244,13 +258,16 @@ def test_periodic_coordinates_any_chunking(arg: tuple, lazy_coords: bool) -> Non
     f, x, period, chunks = arg
     xc = da.from_array(x, chunks=(chunks,)) if lazy_coords else x
     with raise_if_dask_computes():
-        g = daskgrad.gradient(da.from_array(f, chunks=(chunks,)), xc, boundary="periodic",
-                              period=period, edge_order=2)
+        g = daskgrad.gradient(
+            da.from_array(f, chunks=(chunks,)), xc, boundary="periodic", period=period, edge_order=2
+        )
     assert g.chunks == (chunks,)
     np.testing.assert_array_equal(
         g.compute(), daskgrad.gradient(f, x, boundary="periodic", period=period)
     )
     np.testing.assert_allclose(
-        g.compute(), reference_gradient(f, [x], [0], periodic=[True], periods=[period])[0],
-        rtol=1e-12, atol=1e-300,
+        g.compute(),
+        reference_gradient(f, [x], [0], periodic=[True], periods=[period])[0],
+        rtol=1e-12,
+        atol=1e-300,
     )

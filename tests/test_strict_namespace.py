@@ -52,7 +52,8 @@ def test_whole_array_all_axes(shape: tuple[int, ...], edge_order: int, spacing: 
     f = np.random.default_rng(0).standard_normal(shape)
     xs = [_coords(n) for n in shape]
     specs = tuple(
-        AxisSpec(ax, edge_order, h=0.7) if spacing == "h"
+        AxisSpec(ax, edge_order, h=0.7)
+        if spacing == "h"
         else AxisSpec(ax, edge_order, dx=_strict(np.diff(xs[ax])))
         for ax in range(len(shape))
     )
@@ -89,10 +90,12 @@ def _faces(n: int, bounds: list[int], b: int, edge_order: int, two: bool) -> tup
     (``two``: 2 wherever the array has them)."""
     start, stop = bounds[b], bounds[b + 1]
     last = len(bounds) - 2
-    n_lo = 0 if b == 0 else (2 if two or (edge_order == 2 and b == last and stop - start == 1)
-                             else 1)
-    n_hi = 0 if b == last else (2 if two or (edge_order == 2 and b == 0 and stop - start == 1)
-                                else 1)
+    n_lo = (
+        0 if b == 0 else (2 if two or (edge_order == 2 and b == last and stop - start == 1) else 1)
+    )
+    n_hi = (
+        0 if b == last else (2 if two or (edge_order == 2 and b == 0 and stop - start == 1) else 1)
+    )
     return min(n_lo, start), min(n_hi, n - stop)
 
 
@@ -103,8 +106,9 @@ CHUNKINGS = [(1, 4, 4), (4, 4, 1), (2, 3, 4), (1, 1, 1, 1, 1, 1, 1, 1, 1), (9,)]
     ("chunks", "edge_order", "spacing", "two"),
     list(itertools.product(CHUNKINGS, [1, 2], ["h", "dx"], [False, True])),
 )
-def test_blocks_with_faces(chunks: tuple[int, ...], edge_order: int, spacing: str,
-                           two: bool) -> None:
+def test_blocks_with_faces(
+    chunks: tuple[int, ...], edge_order: int, spacing: str, two: bool
+) -> None:
     """Blocks along axis 1 of a (3, 9) array, each with its neighbours' faces."""
     f = np.random.default_rng(2).standard_normal((3, 9))
     x = _coords(9)
@@ -147,8 +151,9 @@ def test_periodic_faces(chunks: tuple[int, ...], spacing: str) -> None:
         if spacing == "h":
             spec = AxisSpec(0, 1, h=0.3, lo=_strict(lo), hi=_strict(hi))
         else:
-            spec = AxisSpec(0, 2, dx=_strict(ext_dx[start : stop + 1]), lo=_strict(lo),
-                            hi=_strict(hi))
+            spec = AxisSpec(
+                0, 2, dx=_strict(ext_dx[start : stop + 1]), lo=_strict(lo), hi=_strict(hi)
+            )
         (out,) = reference_gradient_block(_strict(f[start:stop]), (spec,), xp.float64)
         pieces.append(np.asarray(out))
     got = np.concatenate(pieces, axis=0)
