@@ -35,6 +35,22 @@ paths or URLs the workers can reach.
 """
 
 
+_EPILOG_OPERATOR = """\
+examples:
+  daskgrad {cmd} era5.zarr {cmd}.zarr --u u10 --v v10 --geographic --nan-policy omit
+  daskgrad {cmd} model.nc {cmd}.zarr --u u --v v --dim x --dim y
+
+OUTPUT holds one variable, {cmd}, chunked like the computation, with the units of
+U per metre (e.g. s-1) on a geographic grid; INPUT is only ever read. --dim X --dim Y
+name the x and y dims (default: longitude and latitude with --geographic, else the
+last two dims of U as (..., y, x)).
+"""
+
+_OPERATOR_HELP = {
+    "vorticity": "relative vorticity dv/dx - du/dy of --u/--v into a Zarr store",
+    "divergence": "horizontal divergence du/dx + dv/dy of --u/--v into a Zarr store",
+}
+
 _DEMO_HELP = "sample dataset -> geographic gradient on a LocalCluster -> Zarr + PNG map"
 
 
@@ -150,15 +166,46 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG_GRADIENT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    mode = g.add_mutually_exclusive_group()
-    for flags, kwargs, text in _GRADIENT_ARGS:
-        (mode if flags[0] in ("--overwrite", "--resume") else g).add_argument(
+    _add_run_args(g, _GRADIENT_ARGS)
+    for name, text in _OPERATOR_HELP.items():
+        op = sub.add_parser(
+            name,
+            help=text,
+            description=text[0].upper() + text[1:] + ", written chunk by chunk.",
+            epilog=_EPILOG_OPERATOR.format(cmd=name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_run_args(op, _operator_args())
+    return parser
+
+
+def _add_run_args(p: argparse.ArgumentParser, table: list) -> None:
+    """The flags of a batch command (``table``) and the cluster flags."""
+    mode = p.add_mutually_exclusive_group()
+    for flags, kwargs, text in table:
+        (mode if flags[0] in ("--overwrite", "--resume") else p).add_argument(
             *flags, help=text, **kwargs
         )
-    cluster = g.add_argument_group("cluster (default: a LocalCluster on 127.0.0.1)")
+    cluster = p.add_argument_group("cluster (default: a LocalCluster on 127.0.0.1)")
     for flags, kwargs, text in _CLUSTER_ARGS:
         cluster.add_argument(*flags, help=text, **kwargs)
-    return parser
+
+
+def _operator_args() -> list[tuple[tuple[str, ...], dict[str, Any], str]]:
+    """``vorticity``/``divergence``: the flags of ``gradient`` with ``--u``/``--v`` for
+    ``--var``, ``--dim`` optional (X then Y), and no ``--datetime-unit``."""
+    out = []
+    for flags, kwargs, text in _GRADIENT_ARGS:
+        if flags[0] == "--var":
+            out.append((("--u",), {"required": True, "metavar": "U"}, "eastward (x) component"))
+            out.append((("--v",), {"required": True, "metavar": "V"}, "northward (y) component"))
+        elif flags[0] == "--dim":
+            out.append(
+                (flags, {**_REPEAT, "metavar": "DIM"}, "the x dim, then the y dim (see below)")
+            )
+        elif flags[0] != "--datetime-unit":
+            out.append((flags, kwargs, text))
+    return out
 
 
 def parse_chunks(text: str | None) -> dict[str, int]:

@@ -1,7 +1,9 @@
 """The ``daskgrad`` command: gradients of Zarr/NetCDF datasets, written to Zarr, on Dask.
 
 ``daskgrad demo`` runs the whole pipeline on a generated sample;
-``daskgrad gradient INPUT OUTPUT --dim ...`` is the batch job. Exit status: 0 ok,
+``daskgrad gradient INPUT OUTPUT --dim ...`` is the batch job, and ``daskgrad vorticity``
+/ ``daskgrad divergence INPUT OUTPUT --u U --v V`` its vector siblings (what each
+computes: :mod:`daskgrad._jobs`; how it is streamed to OUTPUT: here). Exit status: 0 ok,
 2 usage or input errors (one line on stderr), 1 anything else, 130 interrupted.
 """
 
@@ -49,65 +51,6 @@ def _check_paths(input_spec: str, output: str) -> None:
     check_paths(input_spec, output)  # real paths, devices and inodes, symlinks, URL keys
 
 
-def _build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
-    """Open INPUT and build the lazy result; every usage error surfaces here."""
-    from . import _inputs, _store
-
-    user_chunks = parse_chunks(args.chunks)
-    periods = parse_period(args.period)
-    options = getattr(args, "storage_options", None) or {}
-    probe = _inputs.open_input(args.input, storage_options=options)
-    dims = list(dict.fromkeys(_inputs.resolve_dim(probe, d) for d in args.dim))
-    names = _inputs.select_variables(probe, args.var, dims)
-    chunks = {_inputs.resolve_dim(probe, d): c for d, c in user_chunks.items()}
-    split = _inputs.split_stored_chunks(probe, names, chunks)
-    if split:
-        print(
-            f"note: --chunks splits the stored chunks ({', '.join(split)}), so each is read "
-            "more than once; multiples of them read each once",
-            file=err,
-        )
-    plan = _inputs.chunk_plan(probe, names, chunks)
-    ds = _inputs.open_input(args.input, chunks=plan, storage_options=options)[names]
-    kwargs: dict[str, Any] = {
-        "edge_order": args.edge_order,
-        "geographic": args.geographic,
-        "nan_policy": args.nan_policy,
-    }
-    if args.periodic:
-        kwargs["boundary"] = {_inputs.resolve_dim(probe, d): "periodic" for d in args.periodic}
-    if periods:
-        kwargs["period"] = {_inputs.resolve_dim(probe, d): v for d, v in periods.items()}
-        for dim in kwargs["period"]:
-            if dim not in kwargs.get("boundary", {}):
-                raise UsageError(f"--period {dim}: {dim} is not periodic; add --periodic {dim}")
-    if args.datetime_unit:
-        kwargs["datetime_unit"] = args.datetime_unit
-    import daskgrad.xarray  # noqa: F401  (registers the `grad` accessor)
-
-    try:
-        result = ds.grad.gradient(dims, **kwargs)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise UsageError(str(exc).strip().splitlines()[0]) from None
-    first = result[next(iter(result.data_vars))]
-    arguments = {
-        "input": _local(args.input),
-        "variables": names,
-        "dims": dims,
-        "edge_order": args.edge_order,
-        "geographic": args.geographic,
-        "nan_policy": args.nan_policy,
-        "boundary": {k: str(v) for k, v in kwargs.get("boundary", {}).items()},
-        "period": kwargs.get("period", {}),
-        "datetime_unit": args.datetime_unit,
-        "input_fingerprint": _inputs.fingerprint(args.input, probe, names, options),
-        "chunks": {
-            str(d): _store.zarr_chunks(c) for d, c in zip(first.dims, first.chunks, strict=True)
-        },
-    }
-    return result, arguments
-
-
 def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, Any]) -> bool:
     """Validate OUTPUT against the mode; return whether the run resumes."""
     from . import _inputs, _store
@@ -148,7 +91,7 @@ def _check_output(args: argparse.Namespace, output: str, arguments: dict[str, An
 
 
 # Arguments recorded in OUTPUT since a later release, with the value that older runs used.
-_ADDED = {"nan_policy": "propagate"}
+_ADDED = {"nan_policy": "propagate", "command": "gradient"}
 
 
 def _history(argv: list[str], old: str | None) -> str:
@@ -177,11 +120,12 @@ def _run_gradient(args: argparse.Namespace, argv: list[str], out: TextIO, err: T
     from . import _store
     from ._args import parse_shards
     from ._connect import connect
+    from ._jobs import build
     from ._progress import Progress
     from ._stream import find_undecodable, pending_units, plan_units, stream_to_zarr
 
     cluster = _cluster_options(args)
-    result, arguments = _build(args, err)
+    result, arguments = build(args, err)
     options = getattr(args, "storage_options", None) or {}
     layout = _store.make_layout(result, args.zarr_format, parse_shards(args.shards))
     arguments.update(layout.arguments())  # --resume refuses another format or shards

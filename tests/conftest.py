@@ -61,6 +61,7 @@ DASK_MODULES = frozenset(
         "test_cli_cluster",
         "test_cli_formats",
         "test_cli_inputs",
+        "test_cli_operators",
         "test_cli_runs",
         "test_core_examples",
         "test_dashboard",
