@@ -60,8 +60,11 @@ def _find(obj: Any, kind: Literal["lat", "lon"]) -> Hashable | None:
     return names[0]
 
 
-def find_latlon(obj: Any) -> tuple[Hashable, Hashable]:
+def find_latlon(obj: Any, curvilinear: bool = False) -> tuple[Hashable, Hashable]:
     """Names of the latitude and longitude coordinates of an xarray object.
+
+    ``curvilinear``: 2-D latitude and longitude over the same two dims are accepted
+    too (else only 0-D/1-D ones).
 
     Looked for, most certain first, among the coordinates: CF ``standard_name``
     (``latitude``/``longitude``), CF ``units`` (``degrees_north``/``degrees_east``
@@ -72,7 +75,8 @@ def find_latlon(obj: Any) -> tuple[Hashable, Hashable]:
     Raises
     ------
     ValueError
-        If either is missing or ambiguous, or latitude is not 0-D or 1-D.
+        If either is missing or ambiguous, or their shapes do not make a regular (1-D)
+        or, with ``curvilinear``, a curvilinear (2-D, same dims) grid.
 
     Examples
     --------
@@ -89,13 +93,20 @@ def find_latlon(obj: Any) -> tuple[Hashable, Hashable]:
             "'longitude', units 'degrees_north'/'degrees_east') or a usual name (lat, "
             "latitude, lon, longitude); set e.g. obj[name].attrs['standard_name'] = 'latitude'"
         )
-    for name in (lat, lon):
-        if obj[name].ndim > 1:
+    la, lo = obj[lat], obj[lon]
+    if la.ndim > 1 or lo.ndim > 1:
+        if la.ndim != 2 or lo.dims != la.dims:
             raise ValueError(
-                f"geographic=True: coordinate {name!r} is {obj[name].ndim}-D; only 1-D "
-                "(regular latitude/longitude) grids are supported, not curvilinear ones"
+                f"geographic=True: latitude {lat!r} (dims {la.dims}) and longitude {lon!r} "
+                f"(dims {lo.dims}) make neither a regular grid (both 1-D) nor a "
+                "curvilinear one (both 2-D over the same dims)"
             )
-    _check_latitude(obj[lat].data, lat)
+        if not curvilinear:
+            raise ValueError(
+                f"geographic=True: {lat!r} and {lon!r} are 2-D (a curvilinear grid); use "
+                ".grad.gradient(geographic=True) for the eastward and northward derivatives"
+            )
+    _check_latitude(la.data, lat)
     return lat, lon  # type: ignore[return-value]
 
 
@@ -181,16 +192,23 @@ class Geo:
     lat: Hashable
     lon: Hashable
     radius: float
+    grid: tuple[Hashable, Hashable] | None = None  # curvilinear: the 2-D coordinates' dims
+
+    @property
+    def curvilinear(self) -> bool:
+        return self.grid is not None
 
 
-def geo_of(obj: Any, geographic: bool, radius: Any) -> Geo | None:
-    """The geographic grid of ``obj`` when ``geographic`` is True, else None."""
+def geo_of(obj: Any, geographic: bool, radius: Any, curvilinear: bool = False) -> Geo | None:
+    """The geographic grid of ``obj`` when ``geographic`` is True, else None
+    (``curvilinear``: 2-D latitude/longitude accepted, see :func:`find_latlon`)."""
     if not isinstance(geographic, bool):
         raise TypeError(f"geographic: expected True or False, got {geographic!r}")
     if not geographic:
         return None
-    lat, lon = find_latlon(obj)
-    return Geo(lat, lon, check_radius(radius))
+    lat, lon = find_latlon(obj, curvilinear)
+    grid = tuple(obj[lat].dims) if obj[lat].ndim == 2 else None
+    return Geo(lat, lon, check_radius(radius), grid)  # type: ignore[arg-type]
 
 
 def apply_metric(result: Any, var: Any, kind: str, obj: Any, geo: Geo | None) -> Any:

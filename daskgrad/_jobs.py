@@ -10,6 +10,7 @@ OUTPUT holds) and the arguments recorded in OUTPUT (``daskgrad_arguments``, whic
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any, TextIO
 
 from . import _inputs, _store
@@ -26,15 +27,18 @@ def build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
     """The lazy result of ``args.command`` and the arguments to record in OUTPUT."""
     options = getattr(args, "storage_options", None) or {}
     probe = _inputs.open_input(args.input, storage_options=options)
+    grid = _curvilinear_grid(probe) if args.geographic else None
+    resolve = _inputs.resolve_dim if grid is None else functools.partial(_coordinate, grid=grid)
     if args.command in OPERATORS:
         names = _operator_variables(probe, args.u, args.v)
-        dims = [_inputs.resolve_dim(probe, d) for d in args.dim or []]
+        dims = [resolve(probe, d) for d in args.dim or []]
         if dims and (len(dims) != 2 or dims[0] == dims[1]):
             raise UsageError(f"--dim: expected two dims (--dim X --dim Y), got {args.dim}")
-        _check_dims(probe, names, dims)
+        _check_dims(probe, names, list(grid.grid) if grid else dims)
     else:
-        dims = list(dict.fromkeys(_inputs.resolve_dim(probe, d) for d in args.dim))
-        names = _inputs.select_variables(probe, args.var, dims)
+        dims = list(dict.fromkeys(resolve(probe, d) for d in args.dim))
+        grid_dims = list(grid.grid) if grid else dims
+        names = _inputs.select_variables(probe, args.var, grid_dims)
     ds = _open_chunked(args, probe, names, options, err)
     kwargs = _keywords(args, probe)
     if args.command in OPERATORS:
@@ -66,6 +70,33 @@ def build(args: argparse.Namespace, err: TextIO) -> tuple[Any, dict[str, Any]]:
         },
     }
     return result, arguments
+
+
+def _curvilinear_grid(probe: Any) -> Any:
+    """The curvilinear grid (2-D latitude/longitude) of INPUT, or None for a regular one."""
+    from . import _geo
+
+    try:
+        geo = _geo.geo_of(probe, True, _geo.EARTH_RADIUS, curvilinear=True)
+    except ValueError:
+        return None  # no usable lat/lon at all: the regular path says why
+    return geo if geo is not None and geo.curvilinear else None
+
+
+def _coordinate(probe: Any, name: str, *, grid: Any) -> str:
+    """``--dim`` on a curvilinear grid: the latitude or longitude coordinate it names."""
+    from ._cf import kind_of
+
+    if name in (grid.lat, grid.lon):
+        return name
+    kind = kind_of(name)
+    if kind in ("lat", "lon"):
+        return str(grid.lat if kind == "lat" else grid.lon)
+    raise UsageError(
+        f"--dim {name}: on a curvilinear grid (2-D {grid.lat!r} and {grid.lon!r} over "
+        f"{', '.join(map(str, grid.grid))}) --geographic differentiates along latitude and "
+        f"longitude: --dim {grid.lat} --dim {grid.lon} (or lat/lon)"
+    )
 
 
 def _operator_variables(probe: Any, u: str, v: str) -> list[str]:

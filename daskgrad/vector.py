@@ -10,6 +10,12 @@ with the metric term in latitude::
     div  = 1/(R cos phi) * (du/dlam + d(v cos phi)/dphi)
     vort = 1/(R cos phi) * (dv/dlam - d(u cos phi)/dphi)
 
+Curvilinear grids (2-D latitude/longitude, :mod:`daskgrad._curvilinear`): from the
+eastward and northward derivatives ``d/dx``, ``d/dy`` per metre, with the metric terms::
+
+    div  = du/dx + dv/dy - v tan(phi) / R
+    vort = dv/dx - du/dy + u tan(phi) / R
+
 Each partial derivative is one call of :func:`daskgrad.gradient` (Dask input
 stays lazy, chunks are kept); a longitude covering the whole circle is
 periodic; on the poles (``|phi| == 90``) both are NaN by definition.
@@ -23,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _geo
+from . import _curvilinear, _geo
 from ._attrs import derived_attrs
 from ._labels import Axis, partials, resolve_axes
 from ._plan import NanPolicy, check_nan_policy
@@ -87,7 +93,11 @@ def _operator(
     Returns the field and the units of the coordinates (None if unknown).
     """
     check_nan_policy(nan_policy)
-    geo = _geo.geo_of(a, geographic, radius)
+    geo = _geo.geo_of(a, geographic, radius, curvilinear=True)
+    if geo is not None and geo.curvilinear:
+        return _curvilinear_operator(
+            a, b, sign, geo, dims, edge_order, boundary, period, nan_policy
+        )
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
     check_period(period, [x, y], a)
     options = {"edge_order": edge_order, "nan_policy": nan_policy}
@@ -107,6 +117,42 @@ def _operator(
     factor = _geo.zonal_factor(a[geo.lat].data, geo.radius).astype(total.dtype)
     factor = _geo.as_like(factor, total.data)
     return total * _geo.chunk_like(xr.DataArray(xr.Variable(a[geo.lat].dims, factor)), total), "m"
+
+
+def _curvilinear_operator(
+    a: xr.DataArray,
+    b: xr.DataArray,
+    sign: int,
+    geo: _geo.Geo,
+    dims: Any,
+    edge_order: int,
+    boundary: Any,
+    period: Any,
+    nan_policy: str,
+) -> tuple[xr.DataArray, str | None]:
+    """``d a/dx + sign * d b/dy - sign * b tan(phi) / R`` from the eastward/northward
+    derivatives on 2-D latitude/longitude (a, b earth-relative at the same points)."""
+    if dims is not None and list(dims) != [geo.lon, geo.lat]:
+        raise ValueError(
+            f"dims: on a curvilinear grid expected (longitude, latitude) = "
+            f"({geo.lon!r}, {geo.lat!r}), got {tuple(dims)!r}"
+        )
+    for name in (geo.lat, geo.lon):
+        if name not in b.coords or not a[name].variable.equals(b[name].variable):
+            raise ValueError(
+                f"u and v must be on the same points: their 2-D coordinate {name!r} differs "
+                "(rotate grid-relative winds to eastward/northward and interpolate staggered "
+                "ones to the same points first)"
+            )
+    sides = _curvilinear.boundaries(boundary, period, geo)
+    coefs = _curvilinear.coefficients(a, geo, sides, edge_order)
+    kw = {"sides": sides, "edge_order": edge_order, "nan_policy": nan_policy, "coefs": coefs}
+    da_dx, _ = _curvilinear.east_north(a.variable, a, geo, **kw)
+    _, db_dy = _curvilinear.east_north(b.variable, a, geo, **kw)
+    da_dx = xr.DataArray(xr.Variable(a.dims, da_dx), coords=a.coords)
+    db_dy = xr.DataArray(xr.Variable(b.dims, db_dy), coords=a.coords)
+    tan = _curvilinear.metric_terms(a, geo, db_dy)
+    return da_dx + sign * db_dy - sign * b * tan, "m"
 
 
 def _finish(
@@ -153,7 +199,11 @@ def divergence(
     u, v : xarray.DataArray
         Eastward (x) and northward (y) components on the same grid (their
         coordinate labels must match exactly). NumPy- or Dask-backed: Dask stays
-        lazy.
+        lazy. On a curvilinear grid (2-D latitude/longitude, ``geographic=True``) they
+        must be earth-relative (eastward, northward) at the same points with identical
+        2-D coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
+        and staggered C-grid components interpolated to the same points first; the
+        spherical form with metric terms is used there (module docstring).
     dims : (x, y), optional
         Names of the x and y coordinates (or dimensions). Default: the last two
         dimensions of ``u`` as ``(..., y, x)``, or on a geographic grid

@@ -19,7 +19,7 @@ from typing import Any
 
 import xarray as xr
 
-from . import _geo
+from . import _curvilinear, _geo
 from ._attrs import derived_attrs
 from ._labels import Axis, check_keys, is_datetime_like, partials, resolve_axes
 from ._plan import NanPolicy, check_nan_policy, check_uniform_period
@@ -128,6 +128,12 @@ def _differentiate(
     **options: Any,
 ) -> Any:
     check_nan_policy(nan_policy)
+    if coord in obj.coords and obj[coord].ndim >= 2:
+        raise ValueError(
+            f"differentiate: coordinate {coord!r} is {obj[coord].ndim}-D; for the eastward "
+            "and northward derivatives on a curvilinear grid use "
+            ".grad.gradient(geographic=True)"
+        )
     (axis,), geo = _options(obj, [coord], datetime_unit=datetime_unit, **options)
     check_period(options.get("period"), [axis], obj)
     unit = axis.time_unit or datetime_unit
@@ -163,9 +169,22 @@ def _gradient(
     **options: Any,
 ) -> xr.Dataset:
     check_nan_policy(nan_policy)
-    geo = _geo.geo_of(obj, geographic, radius)
+    obj = _with_listed_coordinates(obj)
+    geo = _geo.geo_of(obj, geographic, radius, curvilinear=True)
     single = dims is not None and (isinstance(dims, str) or not isinstance(dims, Iterable))
     names = [dims] if single else dims
+    if geo is not None and geo.curvilinear:
+        if datetime_unit is not None:
+            raise ValueError("datetime_unit: not used on a curvilinear grid (lat/lon only)")
+        return _gradient_curvilinear(
+            obj,
+            names,
+            geo,
+            edge_order=edge_order,
+            keep_attrs=keep_attrs,
+            nan_policy=nan_policy,
+            **options,
+        )
     names = _default_names(obj, geo) if names is None else list(names)
     kw = dict(datetime_unit=datetime_unit, geo=geo, **options)
     if names is not None:
@@ -198,6 +217,50 @@ def _gradient(
     check_period(options.get("period"), list(used.values()), obj)
     if not out:
         raise ValueError(f"dims: no data variable has all of the dimensions of {names!r}")
+    attrs = dict(obj.attrs) if isinstance(obj, xr.Dataset) else {}
+    return xr.Dataset(out, coords=obj.coords, attrs=attrs)
+
+
+def _with_listed_coordinates(obj: Any) -> Any:
+    """A Dataset whose data variables list others in their ``coordinates`` attribute
+    (CF; WRF's XLAT/XLONG) with those made coordinates; anything else as it is."""
+    if not isinstance(obj, xr.Dataset):
+        return obj
+    listed = {
+        n
+        for da in obj.data_vars.values()
+        for n in str(da.attrs.get("coordinates", "")).split()
+        if n in obj.data_vars
+    }
+    return obj.set_coords(sorted(listed, key=str)) if listed else obj
+
+
+def _gradient_curvilinear(
+    obj: Any,
+    names: Any,
+    geo: _geo.Geo,
+    *,
+    edge_order: int,
+    keep_attrs: Any,
+    nan_policy: str,
+    boundary: Any = None,
+    period: Any = None,
+) -> xr.Dataset:
+    """``.grad.gradient(geographic=True)`` on 2-D latitude/longitude (:mod:`._curvilinear`)."""
+    names = _curvilinear.check_names(None if names is None else list(names), geo)
+    out = _curvilinear.gradient_dataset(
+        obj,
+        _numeric_vars(obj),
+        names,
+        geo,
+        edge_order=edge_order,
+        boundary=boundary,
+        period=period,
+        nan_policy=nan_policy,
+        keep_attrs=keep_attrs,
+    )
+    if not out:
+        raise ValueError(f"dims: no data variable has the grid dimensions {list(geo.grid or ())}")
     attrs = dict(obj.attrs) if isinstance(obj, xr.Dataset) else {}
     return xr.Dataset(out, coords=obj.coords, attrs=attrs)
 

@@ -122,3 +122,43 @@ def test_u_and_v_on_different_grids_refused(tmp_path):
     ds.to_netcdf(tmp_path / "in.nc")
     proc = run_cli("vorticity", "in.nc", "o.zarr", "--u", "u10", "--v", "v10", cwd=tmp_path)
     assert proc.returncode == 2 and "must be on the same grid" in proc.stderr, proc.stderr
+
+
+def test_curvilinear_input(tmp_path):
+    """2-D nav_lat/nav_lon (a NEMO-style rotated grid): gradient --dim lat --dim lon
+    --geographic and vorticity write the library's eastward/northward results."""
+    import xarray as xr
+
+    import daskgrad
+    from tests.test_curvilinear import _field, rotated_grid
+
+    lat, lon = rotated_grid(13, 17, 40.0, 10.0)  # across the +-180 seam
+    f = np.stack([_field(lat, lon)] * 2).astype("float32")
+    coords = {
+        "nav_lat": (("y", "x"), lat, {"standard_name": "latitude"}),
+        "nav_lon": (("y", "x"), lon, {"standard_name": "longitude"}),
+    }
+    dims = ("time", "y", "x")
+    ds = xr.Dataset(
+        {"sst": (dims, f, {"units": "K"}), "u": (dims, f), "v": (dims, 2 * f)}, coords=coords
+    )
+    ds.to_netcdf(tmp_path / "in.nc")
+    grad = ["gradient", "in.nc", "g.zarr", "--dim", "lat", "--dim", "lon", "--geographic"]
+    proc = run_cli(*grad, "--var", "sst", *SMALL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    want = ds[["sst"]].grad.gradient(["nav_lat", "nav_lon"], geographic=True)
+    with xr.open_zarr(tmp_path / "g.zarr", chunks=None) as got:
+        assert sorted(got.data_vars) == ["dsst_dnav_lat", "dsst_dnav_lon"]
+        for name in got.data_vars:
+            np.testing.assert_array_equal(got[name].values, want[name].values)
+        assert got.dsst_dnav_lon.attrs["units"] == "K m-1"
+        np.testing.assert_array_equal(got.nav_lon.values, lon)
+    proc = run_cli(
+        "vorticity", "in.nc", "z.zarr", "--u", "u", "--v", "v", "--geographic", *SMALL, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    zeta = daskgrad.vorticity(ds.u, ds.v, geographic=True)
+    with xr.open_zarr(tmp_path / "z.zarr", chunks=None) as got:
+        np.testing.assert_array_equal(got.vorticity.values, zeta.values)
+    bad = run_cli(*grad[:3], "--dim", "y", "--geographic", *SMALL, cwd=tmp_path)
+    assert bad.returncode == 2 and "on a curvilinear grid" in bad.stderr, bad.stderr
