@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["climate", "sphere_grid"]
+__all__ = ["climate", "rotated_pole_grid", "sphere_grid"]
 
 _LAT_ATTRS = {
     "standard_name": "latitude",
@@ -84,6 +84,55 @@ def sphere_grid(
             "longitude": ("longitude", lon, dict(_LON_ATTRS)),
         }
     )
+
+
+def rotated_pole_grid(
+    nrlat: int = 41,
+    nrlon: int = 61,
+    *,
+    pole_lat: float = 40.0,
+    pole_lon: float = -170.0,
+    span: float = 20.0,
+) -> Any:
+    """Return an empty regional rotated-pole grid: 2-D true latitude/longitude.
+
+    The grid is regular in rotated coordinates (``rlat`` in ``[-span, span]`` with
+    ``nrlat`` points, ``rlon`` in ``[-1.5 span, 1.5 span]`` with ``nrlon``), whose north
+    pole sits at true ``(pole_lat, pole_lon)`` (CORDEX convention: the default puts the
+    domain over Europe). ``lat``/``lon`` are the true coordinates in degrees (longitude
+    in ``[-180, 180)``), 2-D over ``(rlat, rlon)``: a curvilinear grid.
+
+    Examples
+    --------
+    >>> from daskgrad.datasets import rotated_pole_grid
+    >>> g = rotated_pole_grid(5, 7)
+    >>> g.lat.dims, g.lat.shape, bool(abs(g.lat).max() < 90)
+    (('rlat', 'rlon'), (5, 7), True)
+    """
+    import xarray as xr
+
+    rlat = np.linspace(-span, span, nrlat)
+    rlon = np.linspace(-1.5 * span, 1.5 * span, nrlon)
+    lam, phi = np.meshgrid(np.deg2rad(rlon), np.deg2rad(rlat))
+    x, y, z = np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)
+    tilt, turn = np.deg2rad(90.0 - pole_lat), np.deg2rad(pole_lon + 180.0)
+    x2, z2 = np.cos(tilt) * x + np.sin(tilt) * z, -np.sin(tilt) * x + np.cos(tilt) * z
+    x3, y3 = np.cos(turn) * x2 - np.sin(turn) * y, np.sin(turn) * x2 + np.cos(turn) * y
+    lat = np.rad2deg(np.arcsin(np.clip(z2, -1.0, 1.0)))
+    lon = np.rad2deg(np.arctan2(y3, x3))
+    dims = ("rlat", "rlon")
+    return xr.Dataset(
+        coords={
+            "rlat": ("rlat", rlat, {"standard_name": "grid_latitude", "units": "degrees"}),
+            "rlon": ("rlon", rlon, {"standard_name": "grid_longitude", "units": "degrees"}),
+            "lat": (dims, lat, dict(_TRUE_LAT)),
+            "lon": (dims, lon, dict(_TRUE_LON)),
+        }
+    )
+
+
+_TRUE_LAT = {"standard_name": "latitude", "units": "degrees_north"}
+_TRUE_LON = {"standard_name": "longitude", "units": "degrees_east"}
 
 
 def _fields(
