@@ -21,16 +21,11 @@ R = 6371008.8
 
 
 def rotated_grid(nlat: int, nlon: int, pole_lat: float, pole_lon: float, span: float = 20.0):
-    """True latitude/longitude (degrees, longitude in [-180, 180)) of a regular grid of
-    rotated coordinates whose north pole sits at (pole_lat, pole_lon)."""
-    rlat = np.linspace(-span, span, nlat)
-    rlon = np.linspace(-1.5 * span, 1.5 * span, nlon)
-    lam, phi = np.meshgrid(np.deg2rad(rlon), np.deg2rad(rlat))
-    x, y, z = np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)
-    tilt, turn = np.deg2rad(90.0 - pole_lat), np.deg2rad(pole_lon + 180.0)
-    x2, z2 = np.cos(tilt) * x + np.sin(tilt) * z, -np.sin(tilt) * x + np.cos(tilt) * z
-    x3, y3 = np.cos(turn) * x2 - np.sin(turn) * y, np.sin(turn) * x2 + np.cos(turn) * y
-    return np.rad2deg(np.arcsin(np.clip(z2, -1, 1))), np.rad2deg(np.arctan2(y3, x3))
+    """True latitude/longitude (degrees, longitude in [-180, 180)) of a rotated-pole grid."""
+    from daskgrad.datasets import rotated_pole_grid
+
+    g = rotated_pole_grid(nlat, nlon, pole_lat=pole_lat, pole_lon=pole_lon, span=span)
+    return g.lat.values, g.lon.values
 
 
 def _curvilinear(data, lat, lon, name="f", dims=("y", "x"), attrs=None):
