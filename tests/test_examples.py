@@ -24,6 +24,7 @@ EXPECT = {
     "seed_examples.py": "Example 1 on Dask, chunks of size 1, lazy coordinates",
     "climate.py": "wrote ",
     "convergence.py": "ratio 2.5/1.25",
+    "masked_ocean.py": "both policies agree exactly: True",
 }
 #: what ``pip install -e ".[io]"`` brings (and the standard library): examples import
 #: nothing else, so none needs the test extra (pytest, hypothesis, the tests package)
@@ -63,15 +64,38 @@ def test_examples_import_only_the_io_extra(name):
 @pytest.mark.parametrize("name", PYTHON_EXAMPLES)
 def test_example_runs(name, tmp_path):
     args = [sys.executable, str(EXAMPLES / name)]
+    png = tmp_path / name.replace(".py", ".png")
     if name == "climate.py":
-        args += [str(tmp_path / "climate.png"), "--nlat", "37", "--nlon", "72"]
+        args += [str(png), "--nlat", "37", "--nlon", "72"]
+    if name == "masked_ocean.py":
+        args += [str(png)]  # into tmp_path, not over docs/masked_ocean.png
     proc = subprocess.run(
         args, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr
     assert EXPECT[name] in proc.stdout, proc.stdout
-    if name == "climate.py":
-        assert (tmp_path / "climate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if name in ("climate.py", "masked_ocean.py"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if name == "masked_ocean.py":
+        _check_masked_ocean(proc.stdout)
+
+
+def _check_masked_ocean(stdout: str) -> None:
+    """omit keeps every ocean point but the runs of one point, propagate loses the coast."""
+    kept = {
+        policy: int(m[1])
+        for policy in ("propagate", "omit")
+        if (m := re.search(rf"finite \|grad SST\|, nan_policy='{policy}': (\d+)", stdout))
+    }
+    ocean = int(re.search(r"ocean points: (\d+)", stdout)[1])
+    assert set(kept) == {"propagate", "omit"}, stdout
+    assert kept["propagate"] < kept["omit"] <= ocean, stdout
+    for line in (
+        "Dask result equals the NumPy-backed one, chunk boundaries and all: True",
+        "omit keeps every ocean point but the runs of one point: True",
+        "propagate keeps exactly the ocean points whose neighbours are all ocean: True",
+    ):
+        assert line in stdout, stdout
 
 
 @requires_xarray
