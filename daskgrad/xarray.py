@@ -130,9 +130,9 @@ def _differentiate(
     check_nan_policy(nan_policy)
     if coord in obj.coords and obj[coord].ndim >= 2:
         raise ValueError(
-            f"differentiate: coordinate {coord!r} is {obj[coord].ndim}-D; for the eastward "
-            "and northward derivatives on a curvilinear grid use "
-            ".grad.gradient(geographic=True)"
+            f"Coordinate {coord} must be 1 dimensional but is {obj[coord].ndim} dimensional "
+            "(xarray's words); for the eastward and northward derivatives on a curvilinear "
+            "grid use .grad.gradient(geographic=True)"
         )
     (axis,), geo = _options(obj, [coord], datetime_unit=datetime_unit, **options)
     check_period(options.get("period"), [axis], obj)
