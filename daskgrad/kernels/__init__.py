@@ -60,15 +60,15 @@ def gradient_block(
     >>> gradient_block(f, (AxisSpec(0, 1, h=1.0),), f.dtype)[0]
     array([1. , 1.5, 2.5, 3. ])
     """
-    if nan_policy == "raise":
-        from daskgrad._compat import array_namespace
-
-        check_no_nan(array_namespace(f), f)
-    out = _propagate(f, specs, dtype, parallel)
-    if nan_policy == "omit":
+    xp = None
+    if nan_policy != "propagate":
         from daskgrad._compat import array_namespace
 
         xp = array_namespace(f)
+    if nan_policy == "raise":
+        check_no_nan(xp, f)
+    out = _propagate(f, specs, dtype, parallel)
+    if nan_policy == "omit":
         for spec, o in zip(specs, out, strict=True):
             omit_fixup(xp, f, spec, o)
     return out
