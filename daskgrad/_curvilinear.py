@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _geo
+from . import _geo, _pint
 from ._attrs import derived_attrs
 from .api import gradient as _array_gradient
 
@@ -266,6 +266,7 @@ def gradient_dataset(
     period: Any,
     nan_policy: str,
     keep_attrs: bool | None,
+    pint: _pint.Stripped | None = None,
 ) -> dict[Hashable, xr.Variable]:
     """``d{var}_d{lat}`` / ``d{var}_d{lon}`` (northward/eastward, per metre) of every
     variable that has both grid dims."""
@@ -292,5 +293,6 @@ def gradient_dataset(
             attrs = derived_attrs(
                 da.attrs, var_name, what=_WHAT[kind], coord_units="m", keep_attrs=keep_attrs
             )
-            out[key] = xr.Variable(da.dims, north if kind == "lat" else east, attrs)
+            var = xr.Variable(da.dims, north if kind == "lat" else east, attrs)
+            out[key] = _pint.wrap(pint, var, var_name, "m")  # pint-backed: units per metre
     return out

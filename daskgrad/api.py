@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _pint
 from ._compat import array_namespace, is_dask_array
 from ._plan import AxisPlan, NanPolicy, Plan, as_array, make_plan
 from ._spacing import axis_spacing
@@ -35,6 +36,9 @@ def gradient(
     f : array_like
         The sampled values. bool and integer data give float64 results; float and
         complex data keep their dtype. datetime64/timedelta64 data is refused.
+        A ``pint.Quantity`` (NumPy or Dask inside, any registry) gives Quantities in
+        its units over each axis's spacing units (Quantity spacings; plain spacing is
+        dimensionless), never converted or reduced; see :mod:`daskgrad._pint`.
     *varargs : scalar or 1-D array, optional
         NumPy form of the spacing: none (unit spacing), one scalar for every axis, or
         one per differentiated axis (in the order of ``axis``), each a scalar or a
@@ -119,7 +123,14 @@ def gradient(
     array([-4.,  2.,  4., -2.])
     >>> gradient(np.array([0.0, 1.0, 4.0, np.nan, 16.0, 25.0]), nan_policy="omit")
     array([ 1.,  2.,  3., nan,  9.,  9.])
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> gradient(ureg.Quantity(x**3, "m"), ureg.Quantity(x, "km"))
+    <Quantity([ 7.  7. 32. 37.], 'meter / kilometer')>
     """
+    if _pint.has_quantity(f, varargs, spacing, period):  # magnitudes in, Quantities out
+        kw = {"axis": axis, "edge_order": edge_order, "boundary": boundary, "dim": dim}
+        return _pint.gradient(gradient, f, varargs, spacing, period, nan_policy=nan_policy, **kw)
     f = as_array(f)
     plan = make_plan(
         f,

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _curvilinear, _geo
+from . import _curvilinear, _geo, _pint
 from ._attrs import derived_attrs
 from ._labels import Axis, partials, resolve_axes
 from ._plan import NanPolicy, check_nan_policy
@@ -42,6 +42,7 @@ def _check_pair(u: Any, v: Any) -> tuple[xr.DataArray, xr.DataArray]:
     for arg, value in (("u", u), ("v", v)):
         if not isinstance(value, xr.DataArray):
             raise TypeError(f"{arg}: expected an xarray.DataArray, got {type(value).__name__}")
+    _pint.check_pair(u, v)  # both pint-backed or neither, compatible units: before aligning
     try:
         return xr.align(u, v, join="exact")
     except ValueError as err:
@@ -86,6 +87,7 @@ def _operator(
     boundary: Any,
     period: Any,
     nan_policy: str,
+    pint: _pint.Stripped | None = None,
 ) -> tuple[xr.DataArray, str | None]:
     """``d a/dx + sign * d b/dy`` (Cartesian) or its spherical flux form.
 
@@ -102,6 +104,7 @@ def _operator(
     check_period(period, [x, y], a)
     options = {"edge_order": edge_order, "nan_policy": nan_policy}
     if geo is None:
+        x, y = _pint.same_units(pint, x, y)  # pint: y's coordinate in x's units
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
         units = x.units if x.units == y.units else None
@@ -203,7 +206,9 @@ def divergence(
         must be earth-relative (eastward, northward) at the same points with identical
         2-D coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
         and staggered C-grid components interpolated to the same points first; the
-        spherical form with metric terms is used there (module docstring).
+        spherical form with metric terms is used there (module docstring). pint-backed
+        (pint-xarray, MetPy): both or neither, compatible units (else ValueError); v is
+        converted to u's units and the result is in u's units per coordinate unit.
     dims : (x, y), optional
         Names of the x and y coordinates (or dimensions). Default: the last two
         dimensions of ``u`` as ``(..., y, x)``, or on a geographic grid
@@ -240,6 +245,7 @@ def divergence(
     [[5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0]]
     """
     u, v = _check_pair(u, v)
+    u, v, pint = _pint.strip_pair(u, v)  # pint: magnitudes, v in u's units
     result, units = _operator(
         u,
         v,
@@ -251,8 +257,10 @@ def divergence(
         boundary=boundary,
         period=period,
         nan_policy=nan_policy,
+        pint=pint,
     )
-    return _finish(result, u, v, "divergence", "divergence", units, keep_attrs)
+    result = _finish(result, u, v, "divergence", "divergence", units, keep_attrs)
+    return _pint.finish(pint, result, units)
 
 
 def vorticity(
@@ -292,6 +300,7 @@ def vorticity(
     True
     """
     u, v = _check_pair(u, v)
+    u, v, pint = _pint.strip_pair(u, v)  # pint: magnitudes, v in u's units
     result, units = _operator(
         v,
         u,
@@ -303,5 +312,7 @@ def vorticity(
         boundary=boundary,
         period=period,
         nan_policy=nan_policy,
+        pint=pint,
     )
-    return _finish(result, u, v, "relative vorticity", "vorticity", units, keep_attrs)
+    result = _finish(result, u, v, "relative vorticity", "vorticity", units, keep_attrs)
+    return _pint.finish(pint, result, units)

@@ -19,7 +19,7 @@ from typing import Any
 
 import xarray as xr
 
-from . import _curvilinear, _geo
+from . import _curvilinear, _geo, _pint
 from ._attrs import derived_attrs
 from ._labels import Axis, check_keys, is_datetime_like, partials, resolve_axes
 from ._plan import NanPolicy, check_nan_policy, check_uniform_period
@@ -36,12 +36,17 @@ def _what(axis: Axis) -> str:
 
 
 def _result_variable(
-    data: Any, source: xr.Variable, name: Any, axis: Axis, keep_attrs: bool | None
+    data: Any,
+    source: xr.Variable,
+    name: Any,
+    axis: Axis,
+    keep_attrs: bool | None,
+    pint: _pint.Stripped | None = None,
 ) -> xr.Variable:
     attrs = derived_attrs(
         source.attrs, name, what=_what(axis), coord_units=axis.units, keep_attrs=keep_attrs
     )
-    return xr.Variable(source.dims, data, attrs)
+    return _pint.wrap(pint, xr.Variable(source.dims, data, attrs), name, axis.units)
 
 
 def _options(
@@ -128,6 +133,7 @@ def _differentiate(
     **options: Any,
 ) -> Any:
     check_nan_policy(nan_policy)
+    obj, pint = _pint.strip(obj)  # pint-backed data and coordinates: magnitudes
     if coord in obj.coords and obj[coord].ndim >= 2:
         raise ValueError(
             f"Coordinate {coord} must be 1 dimensional but is {obj[coord].ndim} dimensional "
@@ -148,12 +154,14 @@ def _differentiate(
             geo=geo,
             nan_policy=nan_policy,
         )
-        return _result_variable(data, da.variable, name, axis, keep_attrs)
+        return _result_variable(data, da.variable, name, axis, keep_attrs, pint)
 
     if isinstance(obj, xr.DataArray):
-        return xr.DataArray(one(obj.name, obj), coords=obj.coords, name=obj.name)
-    new = {k: one(k, da) for k, da in _data_vars(obj) if axis.dim in da.dims}
-    return obj.assign(new) if new else obj.copy(deep=False)
+        result = xr.DataArray(one(obj.name, obj), coords=obj.coords, name=obj.name)
+    else:
+        new = {k: one(k, da) for k, da in _data_vars(obj) if axis.dim in da.dims}
+        result = obj.assign(new) if new else obj.copy(deep=False)
+    return _pint.restore(pint, result)
 
 
 def _gradient(
@@ -169,6 +177,7 @@ def _gradient(
     **options: Any,
 ) -> xr.Dataset:
     check_nan_policy(nan_policy)
+    obj, pint = _pint.strip(obj)  # pint-backed data and coordinates: magnitudes
     obj = _with_listed_coordinates(obj)
     geo = _geo.geo_of(obj, geographic, radius, curvilinear=True)
     single = dims is not None and (isinstance(dims, str) or not isinstance(dims, Iterable))
@@ -176,15 +185,17 @@ def _gradient(
     if geo is not None and geo.curvilinear:
         if datetime_unit is not None:
             raise ValueError("datetime_unit: not used on a curvilinear grid (lat/lon only)")
-        return _gradient_curvilinear(
+        result = _gradient_curvilinear(
             obj,
             names,
             geo,
             edge_order=edge_order,
             keep_attrs=keep_attrs,
             nan_policy=nan_policy,
+            pint=pint,
             **options,
         )
+        return _pint.restore(pint, result)
     names = _default_names(obj, geo) if names is None else list(names)
     kw = dict(datetime_unit=datetime_unit, geo=geo, **options)
     if names is not None:
@@ -213,12 +224,12 @@ def _gradient(
             key = f"d{var_name}_d{axis.name}"
             if key in obj.coords:
                 raise ValueError(f"gradient: output name {key!r} is also a coordinate name")
-            out[key] = _result_variable(data, da.variable, var_name, axis, keep_attrs)
+            out[key] = _result_variable(data, da.variable, var_name, axis, keep_attrs, pint)
     check_period(options.get("period"), list(used.values()), obj)
     if not out:
         raise ValueError(f"dims: no data variable has all of the dimensions of {names!r}")
     attrs = dict(obj.attrs) if isinstance(obj, xr.Dataset) else {}
-    return xr.Dataset(out, coords=obj.coords, attrs=attrs)
+    return _pint.restore(pint, xr.Dataset(out, coords=obj.coords, attrs=attrs))
 
 
 def _with_listed_coordinates(obj: Any) -> Any:
@@ -245,6 +256,7 @@ def _gradient_curvilinear(
     nan_policy: str,
     boundary: Any = None,
     period: Any = None,
+    pint: _pint.Stripped | None = None,
 ) -> xr.Dataset:
     """``.grad.gradient(geographic=True)`` on 2-D latitude/longitude (:mod:`._curvilinear`)."""
     names = _curvilinear.check_names(None if names is None else list(names), geo)
@@ -258,6 +270,7 @@ def _gradient_curvilinear(
         period=period,
         nan_policy=nan_policy,
         keep_attrs=keep_attrs,
+        pint=pint,
     )
     if not out:
         raise ValueError(f"dims: no data variable has the grid dimensions {list(geo.grid or ())}")
@@ -293,7 +306,9 @@ class _GradAccessor:
         datetime_unit)``, for NumPy- and Dask-backed data with any chunking (chunks
         of size 1 included; Dask stays lazy, chunks are kept). Dask-backed
         non-index coordinates work too. Data variables without the dimension pass
-        through unchanged.
+        through unchanged. pint-backed data (pint-xarray's or MetPy's ``quantify()``)
+        gives pint-backed results in data units over coordinate units (per metre on
+        geographic axes), without a ``units`` attr (:mod:`daskgrad._pint`).
 
         Parameters
         ----------
