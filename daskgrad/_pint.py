@@ -132,8 +132,7 @@ def parse_units(registry: Any, text: str, name: Hashable = None) -> Any:
     label = "units" if name is None else f"{name}: units"
     raise ValueError(
         f"{label} {text!r} cannot be read by the input's pint registry, so the derivative's "
-        "units are unknown; quantify the coordinate (e.g. obj.pint.quantify({name: 'km'})) "
-        "or fix its units attribute"
+        "units are unknown; quantify the coordinate (pint-xarray) or fix its units attribute"
     )
 
 
@@ -164,7 +163,6 @@ def gradient(
         return (value.magnitude, value.units) if is_quantity(value) else (value, dimensionless)
 
     steps = [split(v) for v in varargs]
-    torch = spacing is not None or options.get("dim") is not None
     if isinstance(spacing, (list, tuple)):
         spacings: Any = [split(s) for s in spacing]
         spacing = type(spacing)(m for m, _ in spacings)
@@ -181,7 +179,7 @@ def gradient(
     if len(per) == 1:
         per = per * len(results)
     wrapped = tuple(registry.Quantity(r, units / p) for r, p in zip(results, per, strict=True))
-    return wrapped[0] if single and not torch else wrapped
+    return wrapped[0] if single else wrapped
 
 
 def _period(period: Any, units: list[Any]) -> Any:
@@ -261,10 +259,17 @@ def _magnitude(var: Any, coordinate: bool) -> Any:
     return xr.Variable(var.dims, var.data.magnitude, attrs, var.encoding)
 
 
-def wrap(stripped: Stripped | None, var: Any, name: Hashable, coord_units: str | None) -> Any:
+def wrap(
+    stripped: Stripped | None,
+    var: Any,
+    name: Hashable,
+    coord_units: str | None,
+    coord: Hashable = None,
+) -> Any:
     """An output ``xarray.Variable`` of data variable ``name`` as a Quantity in its units
-    over ``coord_units`` (the ``Axis.units`` string); its ``units`` attr is dropped (the
-    data carries them). Unchanged when ``name`` was not pint-backed."""
+    over ``coord_units`` (the ``Axis.units`` string of coordinate ``coord``); its
+    ``units`` attr is dropped (the data carries them). Unchanged when ``name`` was not
+    pint-backed."""
     if stripped is None:
         return var
     units = stripped.data.get(_ARRAY if _ARRAY in stripped.data else name)
@@ -272,7 +277,7 @@ def wrap(stripped: Stripped | None, var: Any, name: Hashable, coord_units: str |
         return var
     import xarray as xr
 
-    per = stripped.coordinate_units(coord_units)
+    per = stripped.coordinate_units(coord_units, coord)
     attrs = {k: v for k, v in var.attrs.items() if k != "units"}
     return xr.Variable(var.dims, stripped.registry.Quantity(var.data, units / per), attrs)
 
@@ -306,7 +311,9 @@ def finish(stripped: Stripped | None, result: Any, coord_units: str | None) -> A
     if stripped is None:
         return result
     var = wrap(stripped, result.variable, _ARRAY, coord_units)
-    return restore(stripped, result.copy(data=var.data))
+    out = result.copy(data=var.data)
+    out.attrs = var.attrs
+    return restore(stripped, out)
 
 
 def check_pair(u: Any, v: Any) -> None:

@@ -46,7 +46,8 @@ def _result_variable(
     attrs = derived_attrs(
         source.attrs, name, what=_what(axis), coord_units=axis.units, keep_attrs=keep_attrs
     )
-    return _pint.wrap(pint, xr.Variable(source.dims, data, attrs), name, axis.units)
+    var = xr.Variable(source.dims, data, attrs)
+    return _pint.wrap(pint, var, name, axis.units, axis.name)  # pint-backed: a Quantity
 
 
 def _options(

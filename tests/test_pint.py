@@ -412,7 +412,7 @@ def test_unreadable_coordinate_units_are_a_value_error(ureg) -> None:
         dims="t",
         coords={"t": ("t", np.arange(5.0), {"units": "hours since 1900-01-01"})},
     )
-    with pytest.raises(ValueError, match="'hours since 1900-01-01' cannot be read"):
+    with pytest.raises(ValueError, match="t: units 'hours since 1900-01-01' cannot be read"):
         f.copy(data=ureg.Quantity(f.values, "K")).grad.differentiate("t")
 
 
@@ -448,6 +448,22 @@ def test_keep_attrs_never_removes_pint_units(ureg, keep_attrs) -> None:
         False: {},
     }[keep_attrs]
     assert out.attrs == expected
+
+
+@requires_xarray
+def test_a_units_attr_beside_pint_units_is_dropped(ureg) -> None:
+    """The data carries the units: a stale ``units`` attr must not contradict them."""
+    u, v = _grid()
+    qu = _quantify(u, ureg).assign_attrs(units="m/s", long_name="eastward wind")
+    qv = _quantify(v, ureg).assign_attrs(units="m/s")
+    out = qu.grad.differentiate("longitude", geographic=True)
+    assert out.attrs == {"long_name": "eastward derivative of eastward wind"}
+    for z in (
+        daskgrad.vorticity(qu, qv, geographic=True),
+        daskgrad.vorticity(qu, qv, geographic=True, keep_attrs=True),
+    ):
+        assert "units" not in z.attrs and z.data.units == ureg.Unit("m/s") / ureg.m
+        assert z.attrs["long_name"] == "relative vorticity of (u, v)"
 
 
 @requires_xarray
