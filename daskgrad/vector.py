@@ -102,9 +102,10 @@ def _operator(
         )
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
     check_period(period, [x, y], a)
+    if geo is None:  # pint: y's coordinate in x's units
+        x, y = _pint.same_units(pint, x, y)
     options = {"edge_order": edge_order, "nan_policy": nan_policy}
     if geo is None:
-        x, y = _pint.same_units(pint, x, y)  # pint: y's coordinate in x's units
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
         units = x.units if x.units == y.units else None
