@@ -9,7 +9,7 @@ applies the geographic metric factors. No other arithmetic happens here.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,8 @@ import xarray as xr
 from . import _geo
 from ._attrs import time_units
 from ._compat import variable_to_numeric
-from .api import gradient as _array_gradient
+from ._plan import as_array, make_plan
+from .api import gradient_planned
 
 __all__ = [
     "Axis",
@@ -188,16 +189,30 @@ def partials(
         for n, a in zip(numbers, axes, strict=True)
         if a.periodic and a.period is not None and getattr(a.spacing, "ndim", 0) == 1
     }
-    out = _array_gradient(
-        var.data,
-        *(a.spacing for a in axes),
+    f = as_array(var.data)
+    plan = make_plan(
+        f,
+        tuple(a.spacing for a in axes),
         axis=numbers,
         edge_order=edge_order,
         boundary=boundary,
         period=period or None,
+        spacing=None,
+        dim=None,
         nan_policy=nan_policy,
     )
-    out = [out] if len(axes) == 1 else list(out)
-    if not metric:
-        return out
-    return [_geo.apply_metric(r, var, a.kind, obj, geo) for r, a in zip(out, axes, strict=True)]
+    # geographic metrics go into the plan: applied in the kernel's task, in place
+    scale_geo = geo if metric else None
+    scales = [_geo.metric_scale(a.kind, var, obj, scale_geo, plan.dtype) for a in axes]
+    plan = replace(
+        plan,
+        axes=tuple(
+            ap if s is None else replace(ap, scale=s[0], scale_axis=s[1])
+            for ap, s in zip(plan.axes, scales, strict=True)
+        ),
+    )
+    out = gradient_planned(f, plan)
+    return [
+        _geo.apply_metric(r, var, a.kind, obj, geo) if metric and s is None else r
+        for r, a, s in zip(out, axes, scales, strict=True)
+    ]
