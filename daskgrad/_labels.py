@@ -18,12 +18,13 @@ import xarray as xr
 from . import _geo
 from ._attrs import time_units
 from ._compat import variable_to_numeric
-from ._plan import as_array, make_plan
+from ._plan import Plan, as_array, make_plan
 from .api import gradient_planned
 
 __all__ = [
     "Axis",
     "as_numbers",
+    "axes_plan",
     "check_keys",
     "coordinate",
     "is_datetime_like",
@@ -162,25 +163,22 @@ def resolve_axes(
     return axes
 
 
-def partials(
+def axes_plan(
     var: xr.Variable,
     axes: list[Axis],
     *,
     edge_order: int,
-    datetime_unit: Any = None,
     obj: Any = None,
     geo: _geo.Geo | None = None,
     metric: bool = True,
     nan_policy: str = "propagate",
-) -> list[Any]:
-    """All partial derivatives of ``var`` along ``axes``, in ONE call of the array layer.
+) -> tuple[Any, Plan, list[Any]]:
+    """``(data, plan, scales)``: the array layer's input and :class:`~daskgrad._plan.Plan`
+    for the partial derivatives of ``var`` along ``axes``, validated once.
 
-    Returns raw arrays (NumPy, CuPy or lazy Dask) with ``var``'s dims; with
-    ``metric=False`` geographic axes stay derivatives with respect to degrees.
-    ``nan_policy`` as in :func:`daskgrad.gradient`.
+    With ``metric``, geographic axes carry their metric factor in the plan (applied in
+    the kernel's task); ``scales[i]`` is None where axis ``i`` has none in the plan.
     """
-    if is_datetime_like(var):  # datetime data, converted as xarray does
-        var = variable_to_numeric(var, datetime_unit)
     numbers = tuple(var.get_axis_num(a.dim) for a in axes)
     boundary = {n: "periodic" if a.periodic else "none" for n, a in zip(numbers, axes, strict=True)}
     # spacing's .ndim, not np.ndim(): Dask's array-expr mode does not support np.ndim
@@ -201,18 +199,39 @@ def partials(
         dim=None,
         nan_policy=nan_policy,
     )
-    # geographic metrics go into the plan: applied in the kernel's task, in place
     scale_geo = geo if metric else None
     scales = [_geo.metric_scale(a.kind, var, obj, scale_geo, plan.dtype) for a in axes]
-    plan = replace(
-        plan,
-        axes=tuple(
-            ap if s is None else replace(ap, scale=s[0], scale_axis=s[1])
-            for ap, s in zip(plan.axes, scales, strict=True)
-        ),
+    scaled = tuple(
+        ap if sc is None else replace(ap, scale=sc[0], scale_axis=sc[1])
+        for ap, sc in zip(plan.axes, scales, strict=True)
+    )
+    return f, replace(plan, axes=scaled), scales
+
+
+def partials(
+    var: xr.Variable,
+    axes: list[Axis],
+    *,
+    edge_order: int,
+    datetime_unit: Any = None,
+    obj: Any = None,
+    geo: _geo.Geo | None = None,
+    metric: bool = True,
+    nan_policy: str = "propagate",
+) -> list[Any]:
+    """All partial derivatives of ``var`` along ``axes``, in ONE call of the array layer.
+
+    Returns raw arrays (NumPy, CuPy or lazy Dask) with ``var``'s dims; with
+    ``metric=False`` geographic axes stay derivatives with respect to degrees.
+    ``nan_policy`` as in :func:`daskgrad.gradient`.
+    """
+    if is_datetime_like(var):  # datetime data, converted as xarray does
+        var = variable_to_numeric(var, datetime_unit)
+    f, plan, scales = axes_plan(
+        var, axes, edge_order=edge_order, obj=obj, geo=geo, metric=metric, nan_policy=nan_policy
     )
     out = gradient_planned(f, plan)
     return [
-        _geo.apply_metric(r, var, a.kind, obj, geo) if metric and s is None else r
-        for r, a, s in zip(out, axes, scales, strict=True)
+        _geo.apply_metric(r, var, a.kind, obj, geo) if metric and sc is None else r
+        for r, a, sc in zip(out, axes, scales, strict=True)
     ]

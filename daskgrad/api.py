@@ -154,7 +154,7 @@ def _wrapped(xp: Any, f: Any, axis: int, start: int, stop: int) -> Any:
     return xp.take(f, index, axis=axis)
 
 
-def _axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int, depth: int) -> AxisSpec:
+def axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int, depth: int) -> AxisSpec:
     """The kernel's view of one axis of the whole array."""
     lo = hi = None
     if ap.periodic:
@@ -175,7 +175,7 @@ def _gradient_in_memory(f: Any, plan: Plan) -> tuple[Any, ...]:
         f = f.astype(plan.dtype)
     if f.size == 0:
         return tuple(xp.empty(f.shape, dtype=plan.dtype) for _ in plan.axes)
-    specs = tuple(_axis_spec(xp, f, ap, plan.edge_order, plan.depth) for ap in plan.axes)
+    specs = tuple(axis_spec(xp, f, ap, plan.edge_order, plan.depth) for ap in plan.axes)
     out = gradient_block(f, specs, plan.dtype, parallel=True, nan_policy=plan.nan_policy)
     return tuple(
         apply_scale(xp, o, ap.scale, ap.scale_axis) for o, ap in zip(out, plan.axes, strict=True)
