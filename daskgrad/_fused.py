@@ -8,11 +8,11 @@ gradients, a sum and a product: 8.3 tasks per chunk on Dask and, in memory, four
 temporaries the size of the result. Here one function computes the whole expression
 on one block:
 
-- **Dask**: per chunk one faces task for ``a`` (its planes along x that the
-  neighbours read), one for ``b`` (along y), and one operator task that assembles
-  both halos, multiplies ``pre`` into ``b``'s block and faces (each row by its own
-  latitude's factor), calls the kernel once per component, sums in place and
-  multiplies in ``post``: 3 tasks per chunk, one output per block.
+- **Dask**: per chunk one faces task (``a``'s planes along x and ``b``'s along y
+  that the neighbours read) and one operator task that assembles both halos,
+  multiplies ``pre`` into ``b``'s block and faces (each row by its own latitude's
+  factor), calls the kernel once per component, sums in place and multiplies in
+  ``post``: 2 tasks per chunk, one output per block.
 - **In memory**: the same function over slabs of the axes that are not
   differentiated (time, level), written into one output array: the temporaries are
   a few slabs, not whole fields.
@@ -194,21 +194,41 @@ def _chunked(a: Any, b: Any, op: Operator) -> Any:
 def _layer(
     name: str, token: str, deps: list[str], *, sides: list, chunks: tuple, op: Operator
 ) -> dict:
-    """The faces tasks of ``deps[0]`` (a) and ``deps[1]`` (b) and one operator task
-    per block."""
-    from .chunked import _faces_layer, _parts
+    """One faces task per block for both fields (a's planes along x, b's along y) and
+    one operator task per block.
+
+    One faces task for the pair, not one per field: each input block of ``a`` and of
+    ``b`` is then read by exactly two tasks of the same block index, as the one input
+    of a gradient is. With a faces task per field, dask's ordering ran far ahead along
+    the non-differentiated axis on the threaded scheduler and held input blocks of
+    every time slab (peak memory growing with the array, ``benchmarks/store_memory.py``);
+    with the pair it walks the blocks in order and the peak stays a few chunks.
+    """
+    from .chunked import _parts, block_faces, faces_wanted
 
     graph: dict = {}
-    bases = [f"daskgrad-{token}-{c}" for c in "ab"]
-    for dep, base, side, plan in zip(deps, bases, sides, (op.plan_a, op.plan_b), strict=True):
-        _faces_layer(dep, chunks, [side], base, plan.dtype, graph)
+    base = f"daskgrad-{token}"
+    wanted = [faces_wanted([side]) for side in sides]
+    dtypes = (op.plan_a.dtype, op.plan_b.dtype)
     offsets = [np.concatenate([[0], np.cumsum(c)]).astype(int).tolist() for c in chunks]
+    for idx in np.ndindex(*(len(c) for c in chunks)):
+        if any(chunks[i][j] == 0 for i, j in enumerate(idx)):
+            continue
+        pair = tuple(block_faces(w, idx) for w in wanted)
+        if any(pair):
+            graph[(f"{base}-faces", *idx)] = (
+                _pair_faces,
+                (deps[0], *idx),
+                (deps[1], *idx),
+                pair,
+                dtypes,
+            )
     for idx in np.ndindex(*(len(c) for c in chunks)):
         if any(chunks[i][j] == 0 for i, j in enumerate(idx)):
             graph[(name, *idx)] = (_empty_task, (deps[0], *idx), op.plan_a.dtype)
             continue
         terms = []
-        for base, (ap, sources, spacing) in zip(bases, sides, strict=True):
+        for ap, sources, spacing in sides:
             lo_src, hi_src = sources[idx[ap.axis]]
             lo, hi = _parts(base, idx, ap.axis, lo_src), _parts(base, idx, ap.axis, hi_src)
             terms.append([ap.axis, lo, hi, spacing[idx[ap.axis]]])
@@ -224,6 +244,16 @@ def _layer(
             (_kw(op.plan_a), _kw(op.plan_b), op.plan_a.edge_order, op.sign),
         )
     return graph
+
+
+def _pair_faces(a: Any, b: Any, wanted: tuple, dtypes: tuple) -> tuple:
+    """The faces of block ``a`` and of block ``b`` (:func:`daskgrad.chunked._faces_task`)."""
+    from .chunked import _faces_task
+
+    return tuple(
+        _faces_task(block, w, dtype) if w else {}
+        for block, w, dtype in zip((a, b), wanted, dtypes, strict=True)
+    )
 
 
 def _pre_rows(pre: Any, offsets: list[int], sources: list, j: int) -> tuple:
@@ -259,13 +289,14 @@ def _block_task(
     kw_a, kw_b, edge_order, sign = how
     xp = array_namespace(a, b)
     outs = []
-    for block, (axis, lo_parts, hi_parts, (h, dx)), kw, p in zip(
-        (a, b), terms, (kw_a, kw_b), (None, pre), strict=True
+    for i, (block, (axis, lo_parts, hi_parts, (h, dx)), kw, p) in enumerate(
+        zip((a, b), terms, (kw_a, kw_b), (None, pre), strict=True)
     ):
         if block.dtype != kw["dtype"]:
             block = block.astype(kw["dtype"])
-        lo = _assemble(xp, lo_parts, axis, "lo")
-        hi = _assemble(xp, hi_parts, axis, "hi")
+        # each faces task holds the pair (a's faces, b's faces): take this field's
+        lo = _assemble(xp, [(faces[i], n) for faces, n in lo_parts], axis, "lo")
+        hi = _assemble(xp, [(faces[i], n) for faces, n in hi_parts], axis, "hi")
         dx = None if dx is None else xp.asarray(dx)
         spec = AxisSpec(axis, edge_order, h=h, dx=dx, lo=lo, hi=hi)
         outs.append(_term(xp, block, spec, p, kw, False))

@@ -350,6 +350,18 @@ def _faces_layer(
     f_name: str, chunks: tuple, per_axis: list, base: str, dtype: np.dtype, graph: dict
 ) -> None:
     """One faces task per block whose planes, along any axis, some neighbour reads."""
+    wanted_by_axis = faces_wanted(per_axis)
+    for idx in np.ndindex(*(len(c) for c in chunks)):
+        if any(chunks[a][b] == 0 for a, b in enumerate(idx)):
+            continue
+        wanted = block_faces(wanted_by_axis, idx)
+        if wanted:
+            graph[(f"{base}-faces", *idx)] = (_faces_task, (f_name, *idx), wanted, dtype)
+
+
+def faces_wanted(per_axis: list) -> list[tuple[int, list[int], list[int]]]:
+    """Per axis ``(axis, n_head, n_tail)``: how many first and last planes of each of its
+    blocks some neighbour reads."""
     wanted_by_axis = []
     for ap, sources, _ in per_axis:
         m = len(sources)
@@ -360,13 +372,13 @@ def _faces_layer(
             for j, c in hi_src:
                 n_head[j] = max(n_head[j], c)
         wanted_by_axis.append((ap.axis, n_head, n_tail))
-    for idx in np.ndindex(*(len(c) for c in chunks)):
-        if any(chunks[a][b] == 0 for a, b in enumerate(idx)):
-            continue
-        wanted = tuple(
-            (axis, n_head[idx[axis]], n_tail[idx[axis]])
-            for axis, n_head, n_tail in wanted_by_axis
-            if n_head[idx[axis]] or n_tail[idx[axis]]
-        )
-        if wanted:
-            graph[(f"{base}-faces", *idx)] = (_faces_task, (f_name, *idx), wanted, dtype)
+    return wanted_by_axis
+
+
+def block_faces(wanted_by_axis: list, idx: tuple) -> tuple:
+    """The ``(axis, n_head, n_tail)`` that block ``idx``'s faces task copies."""
+    return tuple(
+        (axis, n_head[idx[axis]], n_tail[idx[axis]])
+        for axis, n_head, n_tail in wanted_by_axis
+        if n_head[idx[axis]] or n_tail[idx[axis]]
+    )

@@ -45,7 +45,7 @@ def _check_pair(u: Any, v: Any) -> tuple[xr.DataArray, xr.DataArray]:
         if not isinstance(value, xr.DataArray):
             raise TypeError(f"{arg}: expected an xarray.DataArray, got {type(value).__name__}")
     try:
-        return xr.align(u, v, join="exact")
+        return xr.align(u, v, join="exact", copy=False)  # no deep copy of the data
     except ValueError as err:
         raise ValueError(f"u and v must share their coordinate labels: {err}") from None
 
