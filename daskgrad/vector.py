@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _curvilinear, _geo
+from . import _curvilinear, _geo, _units
 from ._attrs import derived_attrs
 from ._labels import Axis, partials, resolve_axes
 from ._plan import NanPolicy, check_nan_policy
@@ -46,6 +46,17 @@ def _check_pair(u: Any, v: Any) -> tuple[xr.DataArray, xr.DataArray]:
         return xr.align(u, v, join="exact")
     except ValueError as err:
         raise ValueError(f"u and v must share their coordinate labels: {err}") from None
+
+
+def _in_units_of_u(u: xr.DataArray, v: xr.DataArray) -> tuple[xr.DataArray, str | None]:
+    """v converted to u's ``units`` (lazily, if compatible but different) and their units.
+
+    None for the units when either is absent or unreadable; ValueError if incompatible.
+    """
+    units, factor = _units.vector_units(u.attrs.get("units"), v.attrs.get("units"))
+    if factor != 1.0:
+        v = (v * factor).assign_attrs(v.attrs)
+    return v, units
 
 
 def _names(u: xr.DataArray, dims: Any, geo: _geo.Geo | None) -> list[Hashable]:
@@ -104,7 +115,8 @@ def _operator(
     if geo is None:
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
-        units = x.units if x.units == y.units else None
+        same = x.units == y.units or _units.same_units(x.units, y.units)
+        units = x.units if same else None
         return da_dx + sign * db_dy, units
     if (x.kind, y.kind) != ("lon", "lat"):
         raise ValueError(
@@ -161,12 +173,14 @@ def _finish(
     v: xr.DataArray,
     label: str,
     name: str,
-    coord_units: str | None,
+    units: tuple[str | None, str | None],
     keep_attrs: bool | None,
 ) -> xr.DataArray:
+    """Name and attrs; ``units`` are those of (u, v) and of the coordinates."""
     attrs = {**v.attrs, **u.attrs}
-    if u.attrs.get("units") != v.attrs.get("units"):
-        attrs.pop("units", None)
+    if attrs:  # the pair's units, or None: then long_name alone, as for one input
+        attrs["units"] = units[0]
+    coord_units = units[1]
     what = f"{label} of ({u.name}, {v.name})".replace("{", "{{").replace("}", "}}")
     result.attrs = derived_attrs(
         attrs, None, what=what, coord_units=coord_units, keep_attrs=keep_attrs
@@ -199,9 +213,11 @@ def divergence(
     u, v : xarray.DataArray
         Eastward (x) and northward (y) components on the same grid (their
         coordinate labels must match exactly). NumPy- or Dask-backed: Dask stays
-        lazy. On a curvilinear grid (2-D latitude/longitude, ``geographic=True``) they
-        must be earth-relative (eastward, northward) at the same points with identical
-        2-D coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
+        lazy. CF ``units`` attrs that differ but are compatible (``knots`` and
+        ``m s-1``): v is converted to u's units first; incompatible ones raise. On a
+        curvilinear grid (2-D latitude/longitude, ``geographic=True``) they must be
+        earth-relative (eastward, northward) at the same points with identical 2-D
+        coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
         and staggered C-grid components interpolated to the same points first; the
         spherical form with metric terms is used there (module docstring).
     dims : (x, y), optional
@@ -230,6 +246,11 @@ def divergence(
     xarray.DataArray
         Named ``divergence``.
 
+    Raises
+    ------
+    ValueError
+        If u's and v's ``units`` attrs are incompatible (``m s-1`` and ``K``).
+
     Examples
     --------
     >>> import numpy as np, xarray as xr, daskgrad
@@ -240,6 +261,7 @@ def divergence(
     [[5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0]]
     """
     u, v = _check_pair(u, v)
+    v, uv_units = _in_units_of_u(u, v)
     result, units = _operator(
         u,
         v,
@@ -252,7 +274,7 @@ def divergence(
         period=period,
         nan_policy=nan_policy,
     )
-    return _finish(result, u, v, "divergence", "divergence", units, keep_attrs)
+    return _finish(result, u, v, "divergence", "divergence", (uv_units, units), keep_attrs)
 
 
 def vorticity(
@@ -292,6 +314,7 @@ def vorticity(
     True
     """
     u, v = _check_pair(u, v)
+    v, uv_units = _in_units_of_u(u, v)
     result, units = _operator(
         v,
         u,
@@ -304,4 +327,5 @@ def vorticity(
         period=period,
         nan_policy=nan_policy,
     )
-    return _finish(result, u, v, "relative vorticity", "vorticity", units, keep_attrs)
+    label = "relative vorticity"
+    return _finish(result, u, v, label, "vorticity", (uv_units, units), keep_attrs)
