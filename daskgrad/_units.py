@@ -8,8 +8,8 @@ What the output attrs say (the ``keep_attrs`` policy is :mod:`daskgrad._attrs`):
   m-1`` (a difference of temperature per metre: UDUNITS drops the offset in a
   product). A unit that appears on both sides cancels, however it is spelled
   (``meter`` and ``m`` are one unit for UDUNITS). The input's own spelling is kept;
-  where that cannot be done (parentheses, logarithmic units, ...) the quotient is
-  written in UDUNITS' base units, provided that says the same exactly. A string
+  where that cannot be done (parentheses, ``10-6 m2``, ...) UDUNITS' reading of it in
+  base units is, provided that says the same exactly (UDUNITS checks every output). A string
   UDUNITS cannot read, or reads as no positive amount (ERA5's ``(0 - 1)``, ``~``,
   ``-1``), gives no units at all; reading never raises.
 - :func:`vector_units`: one unit for the vector ``(u, v)``: units equal as units
@@ -197,6 +197,18 @@ def _base(unit: Unit) -> str:
     return " ".join(w if _NUMBER.match(w) else w.replace(".", " ") for w in words)
 
 
+def _equal(a: Unit | None, b: Unit) -> bool:
+    """``a`` is ``b`` to rounding (``mm day-2`` and ``mm/day`` / ``day``), offsets included."""
+    if a is None or not a.is_convertible(b):
+        return False
+    try:
+        offset = float(a.convert(0.0, b))
+        factor = float(a.convert(1.0, b)) - offset
+    except Exception:
+        return bool(a == b)
+    return abs(factor - 1.0) <= 1e-12 and abs(offset) <= 1e-12
+
+
 def divide(numerator: object, denominator: object) -> str | None:
     """CF ``units`` of ``numerator / denominator``, never rescaled; None if unknown.
 
@@ -219,10 +231,15 @@ def divide(numerator: object, denominator: object) -> str | None:
             expected = num / den
     except Exception:  # logarithmic units (dB) cannot be divided
         return None
-    for text in (_spelled(str(numerator).strip(), str(denominator).strip()), _base(expected)):
-        if text is not None and read(text) == expected:
-            return text
-    return None
+    den = str(denominator).strip()
+    # the input's spelling; else its UDUNITS reading in base units (``(m/s)``, ``10-6 m2``)
+    # over the coordinate's spelling; else the quotient in base units
+    for text in (str(numerator).strip(), _base(num)):
+        spelled = _spelled(text, den)
+        if spelled is not None and _equal(read(spelled), expected):
+            return spelled
+    text = _base(expected)
+    return text if _equal(read(text), expected) else None
 
 
 def vector_units(u_units: object, v_units: object) -> tuple[str | None, float]:
@@ -251,7 +268,7 @@ def vector_units(u_units: object, v_units: object) -> tuple[str | None, float]:
         return str(u_units), 1.0
     if not v.is_convertible(u):
         raise ValueError(
-            f"u and v: units {u_units!r} and {v_units!r} are not compatible; "
+            f"u and v: units {str(u_units)!r} and {str(v_units)!r} are not compatible; "
             "a vector's components need units of one kind"
         )
     return str(u_units), float(v.convert(1.0, u) - v.convert(0.0, u))
