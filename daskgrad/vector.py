@@ -31,7 +31,9 @@ import xarray as xr
 
 from . import _curvilinear, _geo, _units
 from ._attrs import derived_attrs
-from ._labels import Axis, partials, resolve_axes
+from ._compat import is_dask_array
+from ._fused import Operator, apply_operator
+from ._labels import Axis, axes_plan, partials, resolve_axes
 from ._plan import NanPolicy, check_nan_policy
 from .xarray import check_period
 
@@ -112,11 +114,14 @@ def _operator(
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
     check_period(period, [x, y], a)
     options = {"edge_order": edge_order, "nan_policy": nan_policy}
+    same = x.units == y.units or _units.same_units(x.units, y.units)
+    units = "m" if geo is not None else x.units if same else None
+    fused = _fused_operator(a, b, x, y, sign, geo, options)
+    if fused is not None:
+        return fused, units
     if geo is None:
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
-        same = x.units == y.units or _units.same_units(x.units, y.units)
-        units = x.units if same else None
         return da_dx + sign * db_dy, units
     if (x.kind, y.kind) != ("lon", "lat"):
         raise ValueError(
@@ -129,6 +134,40 @@ def _operator(
     factor = _geo.zonal_factor(a[geo.lat].data, geo.radius).astype(total.dtype)
     factor = _geo.as_like(factor, total.data)
     return total * _geo.chunk_like(xr.DataArray(xr.Variable(a[geo.lat].dims, factor)), total), "m"
+
+
+def _fused_operator(
+    a: xr.DataArray,
+    b: xr.DataArray,
+    x: Axis,
+    y: Axis,
+    sign: int,
+    geo: _geo.Geo | None,
+    options: dict[str, Any],
+) -> xr.DataArray | None:
+    """The operator in one task per chunk (:mod:`daskgrad._fused`), or None where it
+    does not apply and the composition below computes it (fields of different dims or
+    dtypes, not float32/float64, one lazy and one not; lazy coordinates or latitude)."""
+    if set(b.dims) != set(a.dims) or x.dim not in a.dims or y.dim not in a.dims:
+        return None
+    b = b.transpose(*a.dims)
+    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
+        return None
+    if is_dask_array(a.data) != is_dask_array(b.data) or any(
+        is_dask_array(ax.spacing) for ax in (x, y)
+    ):
+        return None
+    pre = post = None
+    if geo is not None:
+        lat = a[geo.lat].variable
+        if is_dask_array(lat.data) or lat.dims != (y.dim,):
+            return None
+        pre = np.cos(np.deg2rad(lat.data)).astype(a.dtype)  # as _cos_lat
+        post = (_geo.zonal_factor(lat.data, geo.radius).astype(a.dtype), a.get_axis_num(y.dim))
+    _, plan_a, _ = axes_plan(a.variable, [x], metric=False, **options)
+    _, plan_b, _ = axes_plan(b.variable, [y], metric=False, **options)
+    data = apply_operator(a.data, b.data, Operator(plan_a, plan_b, sign, pre, post))
+    return xr.DataArray(xr.Variable(a.dims, data), coords=a.coords)
 
 
 def _curvilinear_operator(
