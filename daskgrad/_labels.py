@@ -16,9 +16,9 @@ import numpy as np
 import xarray as xr
 
 from . import _geo
-from ._attrs import time_units
 from ._compat import variable_to_numeric
 from ._plan import Plan, as_array, make_plan
+from ._units import time_unit
 from .api import gradient_planned
 
 __all__ = [
@@ -112,7 +112,7 @@ def _resolve_axis(
         dim = coord.dims[0]
         coord, unit = as_numbers(coord, datetime_unit)
         spacing = coord.data
-        units = time_units(unit) if unit else coord.attrs.get("units")
+        units = time_unit(unit) if unit else coord.attrs.get("units")
     kind = "plain"
     if geo is not None and name in (geo.lat, geo.lon):
         kind, units = ("lat" if name == geo.lat else "lon"), "m"

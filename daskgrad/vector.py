@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _curvilinear, _geo
+from . import _curvilinear, _geo, _units
 from ._attrs import derived_attrs
 from ._compat import is_dask_array
 from ._fused import Operator, apply_operator
@@ -48,6 +48,17 @@ def _check_pair(u: Any, v: Any) -> tuple[xr.DataArray, xr.DataArray]:
         return xr.align(u, v, join="exact", copy=False)  # no deep copy of the data
     except ValueError as err:
         raise ValueError(f"u and v must share their coordinate labels: {err}") from None
+
+
+def _in_units_of_u(u: xr.DataArray, v: xr.DataArray) -> tuple[xr.DataArray, str | None]:
+    """v converted to u's ``units`` (lazily, if compatible but different) and their units.
+
+    None for the units when either is absent or unreadable; ValueError if incompatible.
+    """
+    units, factor = _units.vector_units(u.attrs.get("units"), v.attrs.get("units"))
+    if factor != 1.0:
+        v = (v * factor).assign_attrs(v.attrs)
+    return v, units
 
 
 def _names(u: xr.DataArray, dims: Any, geo: _geo.Geo | None) -> list[Hashable]:
@@ -103,13 +114,14 @@ def _operator(
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
     check_period(period, [x, y], a)
     options = {"edge_order": edge_order, "nan_policy": nan_policy}
+    same = x.units == y.units or _units.same_units(x.units, y.units)
+    units = "m" if geo is not None else x.units if same else None
     fused = _fused_operator(a, b, x, y, sign, geo, options)
     if fused is not None:
-        return fused, (x.units if x.units == y.units else None) if geo is None else "m"
+        return fused, units
     if geo is None:
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
-        units = x.units if x.units == y.units else None
         return da_dx + sign * db_dy, units
     if (x.kind, y.kind) != ("lon", "lat"):
         raise ValueError(
@@ -200,12 +212,14 @@ def _finish(
     v: xr.DataArray,
     label: str,
     name: str,
-    coord_units: str | None,
+    units: tuple[str | None, str | None],
     keep_attrs: bool | None,
 ) -> xr.DataArray:
+    """Name and attrs; ``units`` are those of (u, v) and of the coordinates."""
     attrs = {**v.attrs, **u.attrs}
-    if u.attrs.get("units") != v.attrs.get("units"):
-        attrs.pop("units", None)
+    if attrs:  # the pair's units, or None: then long_name alone, as for one input
+        attrs["units"] = units[0]
+    coord_units = units[1]
     what = f"{label} of ({u.name}, {v.name})".replace("{", "{{").replace("}", "}}")
     result.attrs = derived_attrs(
         attrs, None, what=what, coord_units=coord_units, keep_attrs=keep_attrs
@@ -238,9 +252,11 @@ def divergence(
     u, v : xarray.DataArray
         Eastward (x) and northward (y) components on the same grid (their
         coordinate labels must match exactly). NumPy- or Dask-backed: Dask stays
-        lazy. On a curvilinear grid (2-D latitude/longitude, ``geographic=True``) they
-        must be earth-relative (eastward, northward) at the same points with identical
-        2-D coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
+        lazy. CF ``units`` attrs that differ but are compatible (``knots`` and
+        ``m s-1``): v is converted to u's units first; incompatible ones raise. On a
+        curvilinear grid (2-D latitude/longitude, ``geographic=True``) they must be
+        earth-relative (eastward, northward) at the same points with identical 2-D
+        coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
         and staggered C-grid components interpolated to the same points first; the
         spherical form with metric terms is used there (module docstring).
     dims : (x, y), optional
@@ -269,6 +285,11 @@ def divergence(
     xarray.DataArray
         Named ``divergence``.
 
+    Raises
+    ------
+    ValueError
+        If u's and v's ``units`` attrs are incompatible (``m s-1`` and ``K``).
+
     Examples
     --------
     >>> import numpy as np, xarray as xr, daskgrad
@@ -279,6 +300,7 @@ def divergence(
     [[5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0]]
     """
     u, v = _check_pair(u, v)
+    v, uv_units = _in_units_of_u(u, v)
     result, units = _operator(
         u,
         v,
@@ -291,7 +313,7 @@ def divergence(
         period=period,
         nan_policy=nan_policy,
     )
-    return _finish(result, u, v, "divergence", "divergence", units, keep_attrs)
+    return _finish(result, u, v, "divergence", "divergence", (uv_units, units), keep_attrs)
 
 
 def vorticity(
@@ -331,6 +353,7 @@ def vorticity(
     True
     """
     u, v = _check_pair(u, v)
+    v, uv_units = _in_units_of_u(u, v)
     result, units = _operator(
         v,
         u,
@@ -343,4 +366,5 @@ def vorticity(
         period=period,
         nan_policy=nan_policy,
     )
-    return _finish(result, u, v, "relative vorticity", "vorticity", units, keep_attrs)
+    label = "relative vorticity"
+    return _finish(result, u, v, label, "vorticity", (uv_units, units), keep_attrs)
