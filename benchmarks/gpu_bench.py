@@ -236,7 +236,7 @@ def run_case(case: Case, backend: Backend, repeat: int, dask_rows: bool) -> list
         # name=False: no token from hashing the whole device array (a copy to the host)
         d = da.from_array(f, chunks=case.chunks, name=False)
         in_tasks = len(d.__dask_graph__())
-        nchunks = d.npartitions
+        nchunks = int(np.prod(d.numblocks))
 
         def persisted(build: Callable[[], Any]) -> Callable[[], Any]:
             return lambda: dask.persist(*build(), scheduler="threads")

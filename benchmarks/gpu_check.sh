@@ -95,7 +95,7 @@ if [[ ${1:-} == --fetch-wheels ]]; then
   # toolz, cloudpickle, fsspec, pyyaml, click, packaging, pytest, hypothesis, xdist)
   mkdir -p "$WHEELS"
   "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version "${WHEEL_PYTHON:-3.12}" \
-    -d "$WHEELS" dask partd locket
+    -d "$WHEELS" dask partd locket importlib_metadata zipp lazy-importer # the last 3: Python < 3.12
   ls -l "$WHEELS"
   echo "carry $WHEELS to the GPU machine (device tool: carry=[\".whl\"])"
   exit 0
