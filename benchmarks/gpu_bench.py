@@ -209,8 +209,13 @@ def _measure_row(row: Row, run: Callable[[], Any], timer: Callable, expected, ba
         backend.free()
         row.best, row.median = timer(run, repeat)
     except Exception as exc:  # reported in the table; the exit status says so for ours
-        row.error = f"{type(exc).__name__}: {exc}".replace("|", "/").replace("\n", " ")[:200]
+        row.error = _err(exc)
     backend.free()
+
+
+def _err(exc: Exception) -> str:
+    """One table cell's worth of an exception."""
+    return f"{type(exc).__name__}: {exc}".replace("|", "/").replace("\n", " ")[:200]
 
 
 def run_case(case: Case, backend: Backend, repeat: int, dask_rows: bool) -> list[Row]:
@@ -235,7 +240,7 @@ def run_case(case: Case, backend: Backend, repeat: int, dask_rows: bool) -> list
 
         # name=False: no token from hashing the whole device array (a copy to the host)
         d = da.from_array(f, chunks=case.chunks, name=False)
-        in_tasks = len(d.__dask_graph__())
+        in_tasks = graph_tasks([d])
         nchunks = int(np.prod(d.numblocks))
 
         def persisted(build: Callable[[], Any]) -> Callable[[], Any]:
@@ -255,7 +260,7 @@ def run_case(case: Case, backend: Backend, repeat: int, dask_rows: bool) -> list
                     rows.append(row)
                     continue
             except Exception as exc:
-                row.error = f"{type(exc).__name__}: {exc}"[:200]
+                row.error = _err(exc)
                 rows.append(row)
                 continue
             _measure_row(
@@ -428,10 +433,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{case.label:28} {r.kind:9} {r.method:22} {_fmt(r.best, '.4f')} s  {state}",
                   flush=True)  # fmt: skip
         rows += new
-    text = render(argv, backend, info, bandwidth, rows, dask_note)
+        text = render(argv, backend, info, bandwidth, rows, dask_note)
+        if ns.out is not None:  # after every input: a run cut short keeps what it measured
+            ns.out.parent.mkdir(parents=True, exist_ok=True)
+            ns.out.write_text(text)
     if ns.out is not None:
-        ns.out.parent.mkdir(parents=True, exist_ok=True)
-        ns.out.write_text(text)
         print(f"wrote {ns.out}")
     print(text)
     print(f"({time.perf_counter() - t0:.1f} s)")
