@@ -221,8 +221,9 @@ def strip(obj: Any) -> tuple[Any, Stripped | None]:
     """``obj`` with its pint variables as their magnitudes, and what was taken off.
 
     As ``obj.pint.dequantify()``: coordinates get a ``units`` attribute (``str`` of
-    their units, so that CF detection sees them); data variables do not (their attrs
-    policy is the input's attrs). ``(obj, None)`` when nothing in ``obj`` is pint.
+    their units, so that CF detection sees them); data variables lose theirs, if any
+    (their units are the pint units; other attrs follow the attrs policy). ``(obj,
+    None)`` when nothing in ``obj`` is pint.
     """
     if "pint" not in sys.modules:
         return obj, None
@@ -256,6 +257,8 @@ def _magnitude(var: Any, coordinate: bool) -> Any:
     attrs = dict(var.attrs)
     if coordinate:
         attrs["units"] = str(var.data.units)
+    else:  # the data carries its units: a units attr beside them is stale
+        attrs.pop("units", None)
     return xr.Variable(var.dims, var.data.magnitude, attrs, var.encoding)
 
 
