@@ -328,6 +328,14 @@ def test_warm_stamp_loads_once_the_reference_took_long_enough(fresh, tmp_path):
     assert loaded == [1] and spawned == []
 
 
+@pytest.mark.parametrize("state", ["failed", "uncacheable"])
+def test_failed_or_uncacheable_stamp_keeps_the_reference(fresh, state):
+    spawned, loaded = fresh
+    assert _stamp.write_stamp("k" * 24, {"state": state})
+    _ready.after_reference(1 << 20, 10.0)
+    assert spawned == [] and loaded == [] and _ready.state() in ("unavailable", "loaded")
+
+
 def test_stamp_rules(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     index = tmp_path / "x.nbi"

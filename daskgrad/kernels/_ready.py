@@ -171,9 +171,9 @@ def _check(st: _State, now: float) -> None:
         return
     stamp = _stamp.read_stamp(key)
     if stamp is not None:
-        if stamp.get("state") != "warm":
-            st.unavailable = True  # numba cannot cache here: compiling per process costs
-            return  # more than the reference saves; DASKGRAD_KERNEL=numba forces it
+        if stamp.get("state") != "warm":  # "uncacheable" (numba cannot cache here: a
+            st.unavailable = True  # compile per process costs more than the reference
+            return  # saves) or "failed"; DASKGRAD_KERNEL=numba forces the fused kernel
         if st.reference_s >= LOAD_AFTER_S:
             load()
         return
@@ -212,15 +212,26 @@ def _spawn(key: str) -> Any:
     )
     argv = [sys.executable, "-c", code]
     env = {k: v for k, v in os.environ.items() if k != ENV}
-    try:
-        if hasattr(os, "posix_spawn"):  # no Popen object: no ResourceWarning at exit
-            devnull = os.devnull
-            actions = [(os.POSIX_SPAWN_OPEN, fd, devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    env["PYTHONWARNINGS"] = "ignore"  # a caller's -W error must not fail the compile
+    if hasattr(os, "posix_spawn"):  # no Popen object: no ResourceWarning at exit
+        actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+        try:
             return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
-        flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(
-            subprocess, "DETACHED_PROCESS", 0
+        except (OSError, NotImplementedError, TypeError):
+            pass  # setsid unsupported here: Popen below
+    flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(
+        subprocess, "DETACHED_PROCESS", 0
+    )
+    dn = subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            stdin=dn,
+            stdout=dn,
+            stderr=dn,
+            creationflags=flags,
+            start_new_session=True,
         )
-        dn = subprocess.DEVNULL
-        return subprocess.Popen(argv, env=env, stdin=dn, stdout=dn, stderr=dn, creationflags=flags)
     except OSError:
         return None

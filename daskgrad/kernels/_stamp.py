@@ -124,8 +124,9 @@ def log_path(key: str) -> Path:
 def read_stamp(key: str) -> dict[str, Any] | None:
     """The stamp for ``key`` if it says the cache is warm (or cannot be), else None.
 
-    A stamp has ``"state"``: ``"warm"`` (every listed numba index file must exist)
-    or ``"uncacheable"`` (numba found no writable cache place: do not retry).
+    A stamp has ``"state"``: ``"warm"`` (every listed numba index file must exist),
+    ``"uncacheable"`` (numba found no writable cache place) or ``"failed"`` (the
+    compile raised): for these two, do not retry.
 
     Examples
     --------

@@ -115,14 +115,18 @@ def main(key: str | None = None) -> int:
     ``key``: the caller's ``_stamp.cache_key()``; a warm-up that imported other
     sources (another copy of the package) does nothing. 0: warm (now or already),
     or another warm-up is compiling; 1: compiling failed (logged); 2: nothing to do
-    here (key mismatch, no numba, no writable cache directory).
+    here (key mismatch, no numba, no writable cache directory). A failure is
+    stamped too (``"failed"``): the callers then keep the reference until the
+    installation changes (a new key).
     """
     own = _stamp.cache_key()
     if own is None or (key is not None and key != own):
         return 2
     try:
         with _locked(own) as mine:
-            if not mine or _stamp.read_stamp(own) is not None:
+            stamp = _stamp.read_stamp(own)
+            by_hand = key is None  # retries a failed or uncacheable stamp too
+            if not mine or (stamp is not None and (not by_hand or stamp["state"] == "warm")):
                 return 0
             return _compile_and_stamp(own)
     except OSError:
@@ -139,7 +143,9 @@ def _compile_and_stamp(key: str) -> int:
     try:
         indexes = compile_all()
     except Exception as exc:  # noqa: BLE001 - logged; the callers keep the reference
-        _log(key, f"failed: {type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        _stamp.write_stamp(key, {"state": "failed", "error": error, "pid": os.getpid()})
+        _log(key, f"failed: {error}")
         return 1
     stamp: dict[str, Any] = {"state": "warm" if indexes else "uncacheable", "indexes": indexes}
     stamp["seconds"] = round(time.monotonic() - start, 3)
