@@ -36,7 +36,9 @@ CHECK = textwrap.dedent(
 
 
 def _start(env_extra: dict, pythonpath: Path = ROOT) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(pythonpath), **env_extra)
+    # The fused kernel from the first call on (the default would use the reference
+    # for these small blocks: tests/test_first_call.py).
+    env = dict(os.environ, PYTHONPATH=str(pythonpath), DASKGRAD_KERNEL="numba", **env_extra)
     return subprocess.Popen(
         [sys.executable, "-W", "error", "-c", CHECK],
         cwd=pythonpath,

@@ -30,6 +30,7 @@ functions compile per process, as before.
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import numba  # noqa: TID253 - imported only through daskgrad.kernels._numba
@@ -385,5 +386,25 @@ def _sweep(
         _fe_clear(_FE_ALL)
 
 
+def _named(fn: Any, name: str) -> Any:
+    """A copy of ``fn`` under another qualified name.
+
+    numba's cache keys an entry by the function's module, qualified name and line,
+    its bytecode and the argument types -- not by the jit options. The serial and
+    the ``parallel=True`` sweep must not be the same function: the one compiled
+    first would be loaded by the other (parallel code in Dask worker threads, or a
+    serial "parallel" sweep).
+
+    Examples
+    --------
+    >>> _named(_sweep, "_sweep_parallel").__qualname__
+    '_sweep_parallel'
+    """
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    copy.__doc__ = fn.__doc__
+    return copy
+
+
 sweep_serial = _jit()(_sweep)
-sweep_parallel = _jit(parallel=True)(_sweep)
+sweep_parallel = _jit(parallel=True)(_named(_sweep, "_sweep_parallel"))
