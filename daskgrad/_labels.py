@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -19,6 +19,7 @@ from . import _geo
 from ._attrs import time_units
 from ._compat import variable_to_numeric
 from .api import gradient as _array_gradient
+from .typing import Boundary, EdgeOrder, NanPolicy
 
 __all__ = [
     "Axis",
@@ -192,10 +193,10 @@ def partials(
         var.data,
         *(a.spacing for a in axes),
         axis=numbers,
-        edge_order=edge_order,
-        boundary=boundary,
+        edge_order=cast(EdgeOrder, edge_order),  # checked there (make_plan)
+        boundary=cast(dict[int, Boundary], boundary),
         period=period or None,
-        nan_policy=nan_policy,
+        nan_policy=cast(NanPolicy, nan_policy),
     )
     out = [out] if len(axes) == 1 else list(out)
     if not metric:

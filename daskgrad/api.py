@@ -2,21 +2,106 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
+
+import numpy as np
 
 from ._compat import array_namespace, is_dask_array
-from ._plan import AxisPlan, NanPolicy, Plan, as_array, make_plan
+from ._plan import AxisPlan, Plan, as_array, make_plan
 from ._spacing import axis_spacing
 from .kernels import AxisSpec, gradient_block
+from .typing import Boundary, EdgeOrder, NanPolicy
+
+if TYPE_CHECKING:
+    from dask.array import Array as _DaskArray
 
 __all__ = ["gradient"]
 
+# The typed forms of ``gradient`` (the overloads below): NumPy and Dask arrays come
+# back as their own type; anything else array-like (lists, CuPy, torch) as ``Any``.
+_ArrayT = TypeVar("_ArrayT", "np.ndarray[Any, np.dtype[Any]]", "_DaskArray")
+_Axes = SupportsIndex | Sequence[SupportsIndex]
+_Boundaries = Boundary | Mapping[int, Boundary]
+_Period = float | Mapping[int, float] | None
 
+
+@overload
+def gradient(  # torch form, spacing=: a tuple
+    f: _ArrayT,
+    *,
+    axis: _Axes | None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: Any,
+    dim: _Axes | None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> tuple[_ArrayT, ...]: ...
+@overload
+def gradient(  # torch form, dim=: a tuple
+    f: _ArrayT,
+    *,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: _Axes,
+    nan_policy: NanPolicy = "propagate",
+) -> tuple[_ArrayT, ...]: ...
+@overload
+def gradient(  # NumPy form, one integer axis: one array
+    f: _ArrayT,
+    *varargs: Any,
+    axis: SupportsIndex,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> _ArrayT: ...
+@overload
+def gradient(  # NumPy form, a 1-D NumPy array and every axis: one array
+    f: np.ndarray[tuple[int], np.dtype[Any]],
+    *varargs: Any,
+    axis: None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> np.ndarray[tuple[int], np.dtype[Any]]: ...
+@overload
+def gradient(  # NumPy form, axis=None or a tuple: one array for one axis, else a tuple
+    f: _ArrayT,
+    *varargs: Any,
+    axis: Sequence[SupportsIndex] | None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> _ArrayT | tuple[_ArrayT, ...]: ...
+@overload
+def gradient(  # lists, CuPy, torch, ...: not typed further
+    f: Any,
+    *varargs: Any,
+    axis: _Axes | None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: Any = None,
+    dim: _Axes | None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> Any: ...
 def gradient(
     f: Any,
     *varargs: Any,
     axis: Any = None,
-    edge_order: int = 1,
+    edge_order: EdgeOrder = 1,
     boundary: Any = "none",
     period: Any = None,
     spacing: Any = None,
