@@ -24,6 +24,8 @@ _ArrayT = TypeVar("_ArrayT", "np.ndarray[Any, np.dtype[Any]]", "_DaskArray")
 _Axes = SupportsIndex | Sequence[SupportsIndex]
 _Boundaries = Boundary | Mapping[int, Boundary]
 _Period = float | Mapping[int, float] | None
+# torch's spacing: a number (or 0-d array) for every dim, or one number or 1-D array per dim
+_Spacing = complex | np.generic | np.ndarray[Any, np.dtype[Any]] | Sequence[Any]
 
 
 @overload
@@ -34,7 +36,7 @@ def gradient(  # torch form, spacing=: a tuple
     edge_order: EdgeOrder = 1,
     boundary: _Boundaries = "none",
     period: _Period = None,
-    spacing: Any,
+    spacing: _Spacing,
     dim: _Axes | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> tuple[_ArrayT, ...]: ...
@@ -61,18 +63,8 @@ def gradient(  # NumPy form, one integer axis: one array
     dim: None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> _ArrayT: ...
-@overload
-def gradient(  # NumPy form, a 1-D NumPy array and every axis: one array
-    f: np.ndarray[tuple[int], np.dtype[Any]],
-    *varargs: Any,
-    axis: None = None,
-    edge_order: EdgeOrder = 1,
-    boundary: _Boundaries = "none",
-    period: _Period = None,
-    spacing: None = None,
-    dim: None = None,
-    nan_policy: NanPolicy = "propagate",
-) -> np.ndarray[tuple[int], np.dtype[Any]]: ...
+# No overload for 1-D input (one array with axis=None): NumPy's usual annotation,
+# NDArray, leaves the shape open (tuple[Any, ...]), which would match a 1-D overload too.
 @overload
 def gradient(  # NumPy form, axis=None or a tuple: one array for one axis, else a tuple
     f: _ArrayT,

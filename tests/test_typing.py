@@ -2,8 +2,8 @@
 
 mypy (the ``[test]`` extra) checks a small snippet with ``assert_type`` against the
 package's own configuration (``[tool.mypy]`` in pyproject.toml): the overloads of
-``daskgrad.gradient`` (an integer ``axis`` or a 1-D NumPy input gives one array;
-``spacing=``/``dim=`` give a tuple; ``axis=None`` or a tuple on an N-D input, either),
+``daskgrad.gradient`` (an integer ``axis`` gives one array; ``spacing=``/``dim=`` give
+a tuple; ``axis=None`` or a tuple, either: 1-D input too, see ``daskgrad/api.py``),
 the return types of the accessor, ``divergence`` and ``vorticity``, and the ``Literal``
 aliases of :mod:`daskgrad.typing` (a misspelt option is an error: each bad call carries
 a ``type: ignore`` that ``warn_unused_ignores`` would report if it were not needed).
@@ -35,6 +35,7 @@ from typing import Any, assert_type
 
 import dask.array as da
 import numpy as np
+import numpy.typing as npt
 import xarray as xr
 
 import daskgrad
@@ -42,12 +43,12 @@ from daskgrad.typing import Boundary, EdgeOrder, NanPolicy
 from daskgrad.xarray import GradDataArrayAccessor, GradDatasetAccessor
 
 Arr = np.ndarray[Any, np.dtype[Any]]
-Arr1 = np.ndarray[tuple[int], np.dtype[Any]]
 
 
 def check(
     a1: np.ndarray[tuple[int], np.dtype[np.float64]],
     a2: np.ndarray[tuple[int, int], np.dtype[np.float32]],
+    nd: npt.NDArray[np.float64],
     d: da.Array,
     u: xr.DataArray,
     ds: xr.Dataset,
@@ -61,15 +62,19 @@ def check(
     assert_type(g(a2, 0.5, axis=-1, edge_order=order, boundary=side, nan_policy=policy), Arr)
     assert_type(g(a2, axis=np.int64(1), boundary={1: "periodic"}, period={1: 360.0}), Arr)
     assert_type(g(d, axis=0), da.Array)
-    # ... and so does a 1-D NumPy array with every axis
-    assert_type(g(a1), Arr1)
-    assert_type(g(a1, np.arange(4.0)), Arr1)
-    # axis=None or a tuple on an N-D input: one array (one axis) or a tuple
+    # axis=None or a tuple: one array (one axis) or a tuple; 1-D input too (no overload:
+    # NumPy's NDArray leaves the shape open, so a 1-D overload would catch N-D arrays)
+    assert_type(g(a1), Arr | tuple[Arr, ...])
+    assert_type(g(a1, np.arange(4.0)), Arr | tuple[Arr, ...])
+    assert_type(g(nd), Arr | tuple[Arr, ...])
+    assert_type(g(np.zeros((3, 4))), Arr | tuple[Arr, ...])
     assert_type(g(a2), Arr | tuple[Arr, ...])
     assert_type(g(a2, axis=(0, 1)), Arr | tuple[Arr, ...])
     assert_type(g(d, 1.0, 2.0), da.Array | tuple[da.Array, ...])
     # torch form: spacing= or dim= always gives a tuple
     assert_type(g(a2, spacing=2.0), tuple[Arr, ...])
+    assert_type(g(a2, spacing=np.float32(2.0)), tuple[Arr, ...])
+    assert_type(g(a2, spacing=None), Arr | tuple[Arr, ...])  # None: the NumPy form
     assert_type(g(a2, spacing=[1.0, 2.0], axis=(0, 1)), tuple[Arr, ...])
     assert_type(g(a1, dim=0), tuple[Arr, ...])
     assert_type(g(d, dim=(0, 1), edge_order=2), tuple[da.Array, ...])
