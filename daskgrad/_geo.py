@@ -36,6 +36,7 @@ __all__ = [
     "is_whole_circle",
     "lat_factor",
     "meridional_factor",
+    "metric_scale",
     "zonal_factor",
 ]
 
@@ -271,6 +272,43 @@ def as_like(factor: Any, result: Any) -> Any:
 
         return cupy.asarray(factor)
     return factor
+
+
+def metric_scale(
+    kind: str, var: Any, obj: Any, geo: Geo | None, dtype: Any
+) -> tuple[Any, int | None] | None:
+    """The metric factor of an axis as the kernel applies it to a ``dtype`` result.
+
+    ``(180 / (pi R), None)`` for latitude; for longitude ``(factor, axis)``, the 1-D
+    :func:`zonal_factor` of the latitudes along ``var``'s latitude axis (a scalar
+    for a 0-D latitude). None for a plain axis, and for a lazy (Dask) latitude,
+    whose factor :func:`apply_metric` multiplies in afterwards. The factor is in
+    the result's real dtype, as :func:`apply_metric` uses it: the same values.
+
+    Examples
+    --------
+    >>> from daskgrad.datasets import sphere_grid
+    >>> g = sphere_grid(5, 8)
+    >>> f = 0 * g.latitude + g.longitude
+    >>> geo = Geo("latitude", "longitude", 180.0 / np.pi)
+    >>> metric_scale("lat", f.variable, g, geo, np.dtype("float64"))
+    (np.float64(1.0), None)
+    >>> factor, axis = metric_scale("lon", f.variable, g, geo, np.dtype("float64"))
+    >>> factor.round(6).tolist(), axis
+    ([nan, 1.414214, 1.0, 1.414214, nan], 0)
+    """
+    if kind == "plain" or geo is None:
+        return None
+    real = np.finfo(dtype).dtype if dtype.kind in "fc" else np.dtype(np.float64)
+    if kind == "lat":
+        return real.type(meridional_factor(geo.radius)), None
+    lat = obj[geo.lat].variable
+    if is_dask_array(lat.data):
+        return None
+    factor = lat_factor(var, obj, geo, real)
+    if lat.ndim == 0:
+        return factor, None
+    return factor.reshape(-1), var.get_axis_num(lat.dims[0])
 
 
 def lat_factor(var: Any, obj: Any, geo: Geo, dtype: Any = np.float64) -> Any:

@@ -9,21 +9,22 @@ applies the geographic metric factors. No other arithmetic happens here.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from . import _geo
-from ._attrs import time_units
 from ._compat import variable_to_numeric
-from .api import gradient as _array_gradient
-from .typing import Boundary, EdgeOrder, NanPolicy
+from ._plan import Plan, as_array, make_plan
+from ._units import time_unit
+from .api import gradient_planned
 
 __all__ = [
     "Axis",
     "as_numbers",
+    "axes_plan",
     "check_keys",
     "coordinate",
     "is_datetime_like",
@@ -111,7 +112,7 @@ def _resolve_axis(
         dim = coord.dims[0]
         coord, unit = as_numbers(coord, datetime_unit)
         spacing = coord.data
-        units = time_units(unit) if unit else coord.attrs.get("units")
+        units = time_unit(unit) if unit else coord.attrs.get("units")
     kind = "plain"
     if geo is not None and name in (geo.lat, geo.lon):
         kind, units = ("lat" if name == geo.lat else "lon"), "m"
@@ -162,6 +163,51 @@ def resolve_axes(
     return axes
 
 
+def axes_plan(
+    var: xr.Variable,
+    axes: list[Axis],
+    *,
+    edge_order: int,
+    obj: Any = None,
+    geo: _geo.Geo | None = None,
+    metric: bool = True,
+    nan_policy: str = "propagate",
+) -> tuple[Any, Plan, list[Any]]:
+    """``(data, plan, scales)``: the array layer's input and :class:`~daskgrad._plan.Plan`
+    for the partial derivatives of ``var`` along ``axes``, validated once.
+
+    With ``metric``, geographic axes carry their metric factor in the plan (applied in
+    the kernel's task); ``scales[i]`` is None where axis ``i`` has none in the plan.
+    """
+    numbers = tuple(var.get_axis_num(a.dim) for a in axes)
+    boundary = {n: "periodic" if a.periodic else "none" for n, a in zip(numbers, axes, strict=True)}
+    # spacing's .ndim, not np.ndim(): Dask's array-expr mode does not support np.ndim
+    period = {
+        n: a.period
+        for n, a in zip(numbers, axes, strict=True)
+        if a.periodic and a.period is not None and getattr(a.spacing, "ndim", 0) == 1
+    }
+    f = as_array(var.data)
+    plan = make_plan(
+        f,
+        tuple(a.spacing for a in axes),
+        axis=numbers,
+        edge_order=edge_order,
+        boundary=boundary,
+        period=period or None,
+        spacing=None,
+        dim=None,
+        nan_policy=nan_policy,
+    )
+    scale_geo = geo if metric else None
+    scales = [_geo.metric_scale(a.kind, var, obj, scale_geo, plan.dtype) for a in axes]
+    scaled = tuple(
+        ap if sc is None else replace(ap, scale=sc[0], scale_axis=sc[1])
+        for ap, sc in zip(plan.axes, scales, strict=True)
+    )
+    return f, replace(plan, axes=scaled), scales
+
+
 def partials(
     var: xr.Variable,
     axes: list[Axis],
@@ -181,24 +227,11 @@ def partials(
     """
     if is_datetime_like(var):  # datetime data, converted as xarray does
         var = variable_to_numeric(var, datetime_unit)
-    numbers = tuple(var.get_axis_num(a.dim) for a in axes)
-    boundary = {n: "periodic" if a.periodic else "none" for n, a in zip(numbers, axes, strict=True)}
-    # spacing's .ndim, not np.ndim(): Dask's array-expr mode does not support np.ndim
-    period = {
-        n: a.period
-        for n, a in zip(numbers, axes, strict=True)
-        if a.periodic and a.period is not None and getattr(a.spacing, "ndim", 0) == 1
-    }
-    out = _array_gradient(
-        var.data,
-        *(a.spacing for a in axes),
-        axis=numbers,
-        edge_order=cast(EdgeOrder, edge_order),  # checked there (make_plan)
-        boundary=cast(dict[int, Boundary], boundary),
-        period=period or None,
-        nan_policy=cast(NanPolicy, nan_policy),
+    f, plan, scales = axes_plan(
+        var, axes, edge_order=edge_order, obj=obj, geo=geo, metric=metric, nan_policy=nan_policy
     )
-    out = [out] if len(axes) == 1 else list(out)
-    if not metric:
-        return out
-    return [_geo.apply_metric(r, var, a.kind, obj, geo) for r, a in zip(out, axes, strict=True)]
+    out = gradient_planned(f, plan)
+    return [
+        _geo.apply_metric(r, var, a.kind, obj, geo) if metric and sc is None else r
+        for r, a, sc in zip(out, axes, scales, strict=True)
+    ]

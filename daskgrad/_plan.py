@@ -52,6 +52,11 @@ class AxisPlan:
     integer dtype has already been cast to float64; ``period`` is the length of the
     period of a periodic axis with coordinates (else None); ``force_dx`` asks for
     the non-uniform formula even for evenly spaced coordinates (torch semantics).
+
+    ``scale`` (the xarray layer's geographic metric, never set by ``gradient``'s own
+    arguments) is multiplied into this axis's derivative inside the kernel's task, in
+    place: a scalar, or with ``scale_axis`` a 1-D NumPy/CuPy array along that axis of
+    ``f`` (each block gets its segment, as it gets its coordinates).
     """
 
     axis: int
@@ -60,6 +65,8 @@ class AxisPlan:
     periodic: bool
     period: Any = None
     force_dx: bool = False
+    scale: Any = None
+    scale_axis: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._compat import array_namespace, is_dask_array
 from ._plan import AxisPlan, Plan, as_array, make_plan
+from ._scale import apply_scale
 from ._spacing import axis_spacing
 from .kernels import AxisSpec, gradient_block
 from .typing import Boundary, EdgeOrder, NanPolicy
@@ -16,7 +17,7 @@ from .typing import Boundary, EdgeOrder, NanPolicy
 if TYPE_CHECKING:
     from dask.array import Array as _DaskArray
 
-__all__ = ["gradient"]
+__all__ = ["gradient", "gradient_planned"]
 
 # The typed forms of ``gradient`` (the overloads below): NumPy and Dask arrays come
 # back as their own type; anything else array-like (lists, CuPy, torch) as ``Any``.
@@ -209,13 +210,7 @@ def gradient(
         dim=dim,
         nan_policy=nan_policy,
     )
-    if not plan.axes:
-        return ()
-    if is_dask_array(f):
-        from .chunked import gradient_chunked
-
-        return plan.wrap(gradient_chunked(f, plan))
-    return plan.wrap(_gradient_in_memory(f, plan))
+    return plan.wrap(gradient_planned(f, plan)) if plan.axes else ()
 
 
 def _face(xp: Any, f: Any, axis: int, index: slice) -> Any:
@@ -236,7 +231,7 @@ def _wrapped(xp: Any, f: Any, axis: int, start: int, stop: int) -> Any:
     return xp.take(f, index, axis=axis)
 
 
-def _axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int, depth: int) -> AxisSpec:
+def axis_spec(xp: Any, f: Any, ap: AxisPlan, edge_order: int, depth: int) -> AxisSpec:
     """The kernel's view of one axis of the whole array."""
     lo = hi = None
     if ap.periodic:
@@ -257,5 +252,20 @@ def _gradient_in_memory(f: Any, plan: Plan) -> tuple[Any, ...]:
         f = f.astype(plan.dtype)
     if f.size == 0:
         return tuple(xp.empty(f.shape, dtype=plan.dtype) for _ in plan.axes)
-    specs = tuple(_axis_spec(xp, f, ap, plan.edge_order, plan.depth) for ap in plan.axes)
-    return gradient_block(f, specs, plan.dtype, parallel=True, nan_policy=plan.nan_policy)
+    specs = tuple(axis_spec(xp, f, ap, plan.edge_order, plan.depth) for ap in plan.axes)
+    out = gradient_block(f, specs, plan.dtype, parallel=True, nan_policy=plan.nan_policy)
+    return tuple(
+        apply_scale(xp, o, ap.scale, ap.scale_axis) for o, ap in zip(out, plan.axes, strict=True)
+    )
+
+
+def gradient_planned(f: Any, plan: Plan) -> tuple[Any, ...]:
+    """Every partial derivative of ``f`` (NumPy, CuPy or Dask) as ``plan`` says, as a
+    tuple: the xarray layer's entry, with a plan it has built (and scaled) itself."""
+    if not plan.axes:
+        return ()
+    if is_dask_array(f):
+        from .chunked import gradient_chunked
+
+        return gradient_chunked(f, plan)
+    return _gradient_in_memory(as_array(f), plan)

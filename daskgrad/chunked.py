@@ -56,6 +56,7 @@ import numpy as np
 
 from ._compat import array_from_graph, array_namespace
 from ._plan import AxisPlan, Plan
+from ._scale import apply_scale, scale_segment
 from ._spacing import axis_spacing
 from .kernels import AxisSpec, gradient_block
 
@@ -140,19 +141,22 @@ def _assemble(xp: Any, parts: list, axis: int, side: str) -> Any:
 def _kernel_task(
     block: Any, axes_args: list, dtype: np.dtype, edge_order: int, nan_policy: str
 ) -> Any:
-    """All partial derivatives of one block, given its neighbours' faces
-    (a tuple of arrays; the array itself when there is one axis)."""
+    """All partial derivatives of one block, given its neighbours' faces, each times
+    its metric segment if it has one (a tuple of arrays; the array itself when there
+    is one axis)."""
     xp = array_namespace(block)
     if block.dtype != dtype:
         block = block.astype(dtype)
-    specs = []
-    for axis, lo_parts, hi_parts, (h, dx) in axes_args:
+    specs, scales = [], []
+    for axis, lo_parts, hi_parts, (h, dx), scale in axes_args:
+        scales.append(scale)
         lo = _assemble(xp, lo_parts, axis, "lo")
         hi = _assemble(xp, hi_parts, axis, "hi")
         if dx is not None:
             dx = xp.asarray(dx)
         specs.append(AxisSpec(axis, edge_order, h=h, dx=dx, lo=lo, hi=hi))
     out = gradient_block(block, tuple(specs), dtype, parallel=False, nan_policy=nan_policy)
+    out = tuple(apply_scale(xp, o, *s) for o, s in zip(out, scales, strict=True))
     return out[0] if len(out) == 1 else out
 
 
@@ -312,7 +316,7 @@ def _kernel_layer(
             b = idx[ap.axis]
             lo_src, hi_src = sources[b]
             lo, hi = _parts(base, idx, ap.axis, lo_src), _parts(base, idx, ap.axis, hi_src)
-            axes_args.append([ap.axis, lo, hi, spacing[b]])
+            axes_args.append([ap.axis, lo, hi, spacing[b], _block_scale(ap, chunks, idx)])
         graph[(name, *idx)] = (
             _kernel_task,
             (f_name, *idx),
@@ -322,6 +326,15 @@ def _kernel_layer(
             plan.nan_policy,
         )
     return graph
+
+
+def _block_scale(ap: AxisPlan, chunks: tuple, idx: tuple) -> tuple[Any, int | None]:
+    """``(factor, axis)``: the metric segment of block ``idx`` (None: no metric)."""
+    if ap.scale_axis is None:
+        return ap.scale, None
+    start = sum(chunks[ap.scale_axis][: idx[ap.scale_axis]])
+    stop = start + chunks[ap.scale_axis][idx[ap.scale_axis]]
+    return scale_segment(ap.scale, ap.scale_axis, start, stop), ap.scale_axis
 
 
 def _parts(base: str, idx: tuple, axis: int, src: Sources) -> list:
@@ -337,6 +350,18 @@ def _faces_layer(
     f_name: str, chunks: tuple, per_axis: list, base: str, dtype: np.dtype, graph: dict
 ) -> None:
     """One faces task per block whose planes, along any axis, some neighbour reads."""
+    wanted_by_axis = faces_wanted(per_axis)
+    for idx in np.ndindex(*(len(c) for c in chunks)):
+        if any(chunks[a][b] == 0 for a, b in enumerate(idx)):
+            continue
+        wanted = block_faces(wanted_by_axis, idx)
+        if wanted:
+            graph[(f"{base}-faces", *idx)] = (_faces_task, (f_name, *idx), wanted, dtype)
+
+
+def faces_wanted(per_axis: list) -> list[tuple[int, list[int], list[int]]]:
+    """Per axis ``(axis, n_head, n_tail)``: how many first and last planes of each of its
+    blocks some neighbour reads."""
     wanted_by_axis = []
     for ap, sources, _ in per_axis:
         m = len(sources)
@@ -347,13 +372,13 @@ def _faces_layer(
             for j, c in hi_src:
                 n_head[j] = max(n_head[j], c)
         wanted_by_axis.append((ap.axis, n_head, n_tail))
-    for idx in np.ndindex(*(len(c) for c in chunks)):
-        if any(chunks[a][b] == 0 for a, b in enumerate(idx)):
-            continue
-        wanted = tuple(
-            (axis, n_head[idx[axis]], n_tail[idx[axis]])
-            for axis, n_head, n_tail in wanted_by_axis
-            if n_head[idx[axis]] or n_tail[idx[axis]]
-        )
-        if wanted:
-            graph[(f"{base}-faces", *idx)] = (_faces_task, (f_name, *idx), wanted, dtype)
+    return wanted_by_axis
+
+
+def block_faces(wanted_by_axis: list, idx: tuple) -> tuple:
+    """The ``(axis, n_head, n_tail)`` that block ``idx``'s faces task copies."""
+    return tuple(
+        (axis, n_head[idx[axis]], n_tail[idx[axis]])
+        for axis, n_head, n_tail in wanted_by_axis
+        if n_head[idx[axis]] or n_tail[idx[axis]]
+    )

@@ -29,9 +29,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _curvilinear, _geo
+from . import _curvilinear, _geo, _units
 from ._attrs import derived_attrs
-from ._labels import Axis, partials, resolve_axes
+from ._compat import is_dask_array
+from ._fused import Operator, apply_operator
+from ._labels import Axis, axes_plan, partials, resolve_axes
 from ._plan import check_nan_policy
 from .typing import Boundary, EdgeOrder, NanPolicy
 from .xarray import check_period
@@ -44,9 +46,20 @@ def _check_pair(u: Any, v: Any) -> tuple[xr.DataArray, xr.DataArray]:
         if not isinstance(value, xr.DataArray):
             raise TypeError(f"{arg}: expected an xarray.DataArray, got {type(value).__name__}")
     try:
-        return xr.align(u, v, join="exact")
+        return xr.align(u, v, join="exact", copy=False)  # no deep copy of the data
     except ValueError as err:
         raise ValueError(f"u and v must share their coordinate labels: {err}") from None
+
+
+def _in_units_of_u(u: xr.DataArray, v: xr.DataArray) -> tuple[xr.DataArray, str | None]:
+    """v converted to u's ``units`` (lazily, if compatible but different) and their units.
+
+    None for the units when either is absent or unreadable; ValueError if incompatible.
+    """
+    units, factor = _units.vector_units(u.attrs.get("units"), v.attrs.get("units"))
+    if factor != 1.0:
+        v = (v * factor).assign_attrs(v.attrs)
+    return v, units
 
 
 def _names(u: xr.DataArray, dims: Any, geo: _geo.Geo | None) -> list[Hashable]:
@@ -102,10 +115,14 @@ def _operator(
     x, y = resolve_axes(a, _names(a, dims, geo), boundary=boundary, period=period, geo=geo)
     check_period(period, [x, y], a)
     options = {"edge_order": edge_order, "nan_policy": nan_policy}
+    same = x.units == y.units or _units.same_units(x.units, y.units)
+    units = "m" if geo is not None else x.units if same else None
+    fused = _fused_operator(a, b, x, y, sign, geo, options)
+    if fused is not None:
+        return fused, units
     if geo is None:
         da_dx = _partial(a, x, options)
         db_dy = _partial(b, y, options)
-        units = x.units if x.units == y.units else None
         return da_dx + sign * db_dy, units
     if (x.kind, y.kind) != ("lon", "lat"):
         raise ValueError(
@@ -118,6 +135,40 @@ def _operator(
     factor = _geo.zonal_factor(a[geo.lat].data, geo.radius).astype(total.dtype)
     factor = _geo.as_like(factor, total.data)
     return total * _geo.chunk_like(xr.DataArray(xr.Variable(a[geo.lat].dims, factor)), total), "m"
+
+
+def _fused_operator(
+    a: xr.DataArray,
+    b: xr.DataArray,
+    x: Axis,
+    y: Axis,
+    sign: int,
+    geo: _geo.Geo | None,
+    options: dict[str, Any],
+) -> xr.DataArray | None:
+    """The operator in one task per chunk (:mod:`daskgrad._fused`), or None where it
+    does not apply and the composition below computes it (fields of different dims or
+    dtypes, not float32/float64, one lazy and one not; lazy coordinates or latitude)."""
+    if set(b.dims) != set(a.dims) or x.dim not in a.dims or y.dim not in a.dims:
+        return None
+    b = b.transpose(*a.dims)
+    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
+        return None
+    if is_dask_array(a.data) != is_dask_array(b.data) or any(
+        is_dask_array(ax.spacing) for ax in (x, y)
+    ):
+        return None
+    pre = post = None
+    if geo is not None:
+        lat = a[geo.lat].variable
+        if is_dask_array(lat.data) or lat.dims != (y.dim,):
+            return None
+        pre = np.cos(np.deg2rad(lat.data)).astype(a.dtype)  # as _cos_lat
+        post = (_geo.zonal_factor(lat.data, geo.radius).astype(a.dtype), a.get_axis_num(y.dim))
+    _, plan_a, _ = axes_plan(a.variable, [x], metric=False, **options)
+    _, plan_b, _ = axes_plan(b.variable, [y], metric=False, **options)
+    data = apply_operator(a.data, b.data, Operator(plan_a, plan_b, sign, pre, post))
+    return xr.DataArray(xr.Variable(a.dims, data), coords=a.coords)
 
 
 def _curvilinear_operator(
@@ -167,12 +218,14 @@ def _finish(
     v: xr.DataArray,
     label: str,
     name: str,
-    coord_units: str | None,
+    units: tuple[str | None, str | None],
     keep_attrs: bool | None,
 ) -> xr.DataArray:
+    """Name and attrs; ``units`` are those of (u, v) and of the coordinates."""
     attrs = {**v.attrs, **u.attrs}
-    if u.attrs.get("units") != v.attrs.get("units"):
-        attrs.pop("units", None)
+    if attrs:  # the pair's units, or None: then long_name alone, as for one input
+        attrs["units"] = units[0]
+    coord_units = units[1]
     what = f"{label} of ({u.name}, {v.name})".replace("{", "{{").replace("}", "}}")
     result.attrs = derived_attrs(
         attrs, None, what=what, coord_units=coord_units, keep_attrs=keep_attrs
@@ -205,9 +258,11 @@ def divergence(
     u, v : xarray.DataArray
         Eastward (x) and northward (y) components on the same grid (their
         coordinate labels must match exactly). NumPy- or Dask-backed: Dask stays
-        lazy. On a curvilinear grid (2-D latitude/longitude, ``geographic=True``) they
-        must be earth-relative (eastward, northward) at the same points with identical
-        2-D coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
+        lazy. CF ``units`` attrs that differ but are compatible (``knots`` and
+        ``m s-1``): v is converted to u's units first; incompatible ones raise. On a
+        curvilinear grid (2-D latitude/longitude, ``geographic=True``) they must be
+        earth-relative (eastward, northward) at the same points with identical 2-D
+        coordinates: grid-relative winds (WRF, rotated-pole models) must be rotated
         and staggered C-grid components interpolated to the same points first; the
         spherical form with metric terms is used there (module docstring).
     dims : (x, y), optional
@@ -236,6 +291,11 @@ def divergence(
     xarray.DataArray
         Named ``divergence``.
 
+    Raises
+    ------
+    ValueError
+        If u's and v's ``units`` attrs are incompatible (``m s-1`` and ``K``).
+
     Examples
     --------
     >>> import numpy as np, xarray as xr, daskgrad
@@ -246,6 +306,7 @@ def divergence(
     [[5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0]]
     """
     u, v = _check_pair(u, v)
+    v, uv_units = _in_units_of_u(u, v)
     result, units = _operator(
         u,
         v,
@@ -258,7 +319,7 @@ def divergence(
         period=period,
         nan_policy=nan_policy,
     )
-    return _finish(result, u, v, "divergence", "divergence", units, keep_attrs)
+    return _finish(result, u, v, "divergence", "divergence", (uv_units, units), keep_attrs)
 
 
 def vorticity(
@@ -298,6 +359,7 @@ def vorticity(
     True
     """
     u, v = _check_pair(u, v)
+    v, uv_units = _in_units_of_u(u, v)
     result, units = _operator(
         v,
         u,
@@ -310,4 +372,5 @@ def vorticity(
         period=period,
         nan_policy=nan_policy,
     )
-    return _finish(result, u, v, "relative vorticity", "vorticity", units, keep_attrs)
+    label = "relative vorticity"
+    return _finish(result, u, v, label, "vorticity", (uv_units, units), keep_attrs)

@@ -1,4 +1,4 @@
-"""``import daskgrad`` imports neither dask nor cupy (nor distributed, zarr, numba),
+"""``import daskgrad`` imports neither dask nor cupy (nor distributed, zarr, numba, cf_units),
 checked in a fresh interpreter (array-api-compat's ``test_no_dependencies``); and
 the core works on NumPy input where dask cannot be imported at all.
 """
@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("dask", "cupy", "distributed", "zarr", "numba")
+HEAVY = ("dask", "cupy", "distributed", "zarr", "numba", "cf_units")
 
 
 def _run(code: str) -> subprocess.CompletedProcess:

@@ -123,8 +123,11 @@ def test_attrs_policy():
     assert daskgrad.vorticity(u, v, geographic=True, keep_attrs=False).attrs == {}
     bare = daskgrad.divergence(u.drop_attrs(), v.drop_attrs(), geographic=True)
     assert bare.attrs == {}
-    v2 = v.assign_attrs(units="km h-1")
-    assert "units" not in daskgrad.divergence(u, v2, geographic=True).attrs
+    v2 = (v * 3.6).assign_attrs(units="km h-1")  # the same wind in km/h: converted back
+    div = daskgrad.divergence(u, v, geographic=True)
+    div2 = daskgrad.divergence(u, v2, geographic=True)
+    assert div2.attrs == div.attrs == {"units": "s-1", "long_name": "divergence of (u, v)"}
+    xr.testing.assert_allclose(div2, div, rtol=1e-12, atol=1e-20)
 
 
 @requires_dask
