@@ -241,8 +241,8 @@ def divergence(
     geographic: bool = False,
     radius: float = _geo.EARTH_RADIUS,
     edge_order: EdgeOrder = 1,
-    boundary: Boundary | Mapping[Hashable, Boundary] | None = None,
-    period: float | Mapping[Hashable, float] | None = None,
+    boundary: Boundary | Mapping[Any, Boundary] | None = None,
+    period: float | Mapping[Any, float] | None = None,
     keep_attrs: bool | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> xr.DataArray:
@@ -330,8 +330,8 @@ def vorticity(
     geographic: bool = False,
     radius: float = _geo.EARTH_RADIUS,
     edge_order: EdgeOrder = 1,
-    boundary: Boundary | Mapping[Hashable, Boundary] | None = None,
-    period: float | Mapping[Hashable, float] | None = None,
+    boundary: Boundary | Mapping[Any, Boundary] | None = None,
+    period: float | Mapping[Any, float] | None = None,
     keep_attrs: bool | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> xr.DataArray:

@@ -89,6 +89,11 @@ def check(
     # the labeled layer
     assert_type(daskgrad.divergence(u, u, dims=("x", "y")), xr.DataArray)
     assert_type(daskgrad.vorticity(u, u, boundary={"x": "periodic"}), xr.DataArray)
+    sides: dict[str, Boundary] = {"lon": "periodic"}  # a mapping kept in a variable
+    periods: dict[str, float] = {"lon": 360.0}
+    assert_type(daskgrad.divergence(u, u, boundary=sides, period=periods), xr.DataArray)
+    by_axis: dict[int, Boundary] = {-1: "periodic"}
+    assert_type(g(a2, axis=-1, boundary=by_axis, period={-1: 2 * np.pi}), Arr)
     daskgrad.vorticity(u, u, edge_order=0)  # type: ignore[arg-type]
     assert_type(GradDataArrayAccessor(u).differentiate("x"), xr.DataArray)
     assert_type(GradDatasetAccessor(ds).differentiate("x", 2, boundary="periodic"), xr.Dataset)
