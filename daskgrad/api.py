@@ -157,7 +157,8 @@ def gradient(
         NumPy form: a single array when one axis is differentiated, else a tuple in
         the order of ``axis``. Torch form (``spacing=`` or ``dim=`` given): always a
         tuple. The arrays have ``f``'s array type (Dask in, lazy Dask out with the
-        same chunks and chunk type).
+        same chunks and chunk type). Type checkers are told the same by overloads
+        (an integer ``axis``: one array; ``spacing=``/``dim=``: a tuple; else either).
 
     Raises
     ------

@@ -5,6 +5,8 @@ The string and integer options of :func:`daskgrad.gradient`, the ``grad`` access
 that a type checker (mypy, pyright) flags ``boundary="periodc"`` or ``edge_order=3``
 before the call raises. The package ships a ``py.typed`` marker (PEP 561).
 
+Attributes
+----------
 Boundary
     ``Literal["none", "periodic"]``: one-sided differences at the ends, or an axis
     that wraps around. The public functions also take a mapping of these per axis
