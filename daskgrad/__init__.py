@@ -7,10 +7,13 @@ CuPy when a CuPy array is.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._compat import module_available
 from .api import gradient
+
+if TYPE_CHECKING:  # imported lazily (module __getattr__), typed for checkers
+    from .vector import divergence, vorticity
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "divergence", "gradient", "vorticity"]

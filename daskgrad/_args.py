@@ -194,7 +194,7 @@ def _add_run_args(p: argparse.ArgumentParser, table: list) -> None:
 def _operator_args() -> list[tuple[tuple[str, ...], dict[str, Any], str]]:
     """``vorticity``/``divergence``: the flags of ``gradient`` with ``--u``/``--v`` for
     ``--var``, ``--dim`` optional (X then Y), and no ``--datetime-unit``."""
-    out = []
+    out: list[tuple[tuple[str, ...], dict[str, Any], str]] = []
     for flags, kwargs, text in _GRADIENT_ARGS:
         if flags[0] == "--var":
             out.append((("--u",), {"required": True, "metavar": "U"}, "eastward (x) component"))

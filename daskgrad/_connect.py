@@ -83,8 +83,8 @@ class ClusterOptions:
                 raise UsageError("--tls-ca/--tls-cert/--tls-key need --scheduler tls://...")
             return self
         local = ("--workers", self.workers), ("--threads-per-worker", self.threads_per_worker)
-        for flag, value in (*local, ("--memory-limit", self.memory_limit)):
-            if value is not None:
+        for flag, given in (*local, ("--memory-limit", self.memory_limit)):
+            if given is not None:
                 raise UsageError(
                     f"{flag} configures a local cluster; it cannot be used with "
                     "--scheduler (size the remote cluster where you started it)"

@@ -31,7 +31,7 @@ index derivative is (``nan_policy`` applies to those).
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -39,6 +39,7 @@ import xarray as xr
 from . import _geo, _pint
 from ._attrs import derived_attrs
 from .api import gradient as _array_gradient
+from .typing import EdgeOrder, NanPolicy
 
 __all__ = ["boundaries", "coefficients", "east_north", "gradient_dataset", "metric_terms"]
 
@@ -79,8 +80,12 @@ def _index_partials(
     """``[df/dj, df/di]`` per grid index, in one call of the array layer."""
     axes = tuple(dims.index(d) for d in grid)
     boundary = {a: sides[d] for a, d in zip(axes, grid, strict=True)}
-    out = _array_gradient(
-        data, axis=axes, edge_order=edge_order, boundary=boundary, nan_policy=nan_policy
+    out = _array_gradient(  # the options are checked there (make_plan)
+        data,
+        axis=axes,
+        edge_order=cast(EdgeOrder, edge_order),
+        boundary=boundary,
+        nan_policy=cast(NanPolicy, nan_policy),
     )
     return list(out)
 

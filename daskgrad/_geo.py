@@ -108,7 +108,7 @@ def find_latlon(obj: Any, curvilinear: bool = False) -> tuple[Hashable, Hashable
                 ".grad.gradient(geographic=True) for the eastward and northward derivatives"
             )
     _check_latitude(la.data, lat)
-    return lat, lon  # type: ignore[return-value]
+    return lat, lon
 
 
 def _check_latitude(values: Any, name: Hashable) -> None:
@@ -209,14 +209,14 @@ def geo_of(obj: Any, geographic: bool, radius: Any, curvilinear: bool = False) -
         return None
     lat, lon = find_latlon(obj, curvilinear)
     grid = tuple(obj[lat].dims) if obj[lat].ndim == 2 else None
-    return Geo(lat, lon, check_radius(radius), grid)  # type: ignore[arg-type]
+    return Geo(lat, lon, check_radius(radius), grid)
 
 
 def apply_metric(result: Any, var: Any, kind: str, obj: Any, geo: Geo | None) -> Any:
     """Multiply a derivative with respect to degrees by its metric factor (per metre)."""
     if kind == "plain" or geo is None:
         return result
-    real = np.finfo(result.dtype).dtype if result.dtype.kind in "fc" else np.float64
+    real = np.finfo(result.dtype).dtype if result.dtype.kind in "fc" else np.dtype(np.float64)
     if kind == "lat":
         return result * real.type(meridional_factor(geo.radius))
     return result * chunked_like(as_like(lat_factor(var, obj, geo, real), result), result)

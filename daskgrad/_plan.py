@@ -11,11 +11,12 @@ import numbers
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ._compat import is_cupy_array, is_dask_array, is_torch_tensor
+from .typing import NanPolicy
 
 __all__ = [
     "AxisPlan",
@@ -31,7 +32,6 @@ __all__ = [
 
 BOUNDARIES = ("none", "periodic")
 NAN_POLICIES = ("propagate", "omit", "raise")
-NanPolicy = Literal["propagate", "omit", "raise"]
 
 
 class ZeroSpacingError(ZeroDivisionError, ValueError):
@@ -167,7 +167,7 @@ def _check_edge_order(edge_order: Any) -> int:
         raise TypeError(f"edge_order: expected 1 or 2, got {edge_order!r}")
     if edge_order not in (1, 2):
         raise ValueError(f"edge_order: expected 1 or 2, got {edge_order!r}")
-    return int(edge_order)
+    return int(float(edge_order))  # a Real (1, 2.0, np.int64(2)); typeshed has no int(Real)
 
 
 def check_nan_policy(nan_policy: Any) -> str:

@@ -275,7 +275,9 @@ class Progress:
         if self.active:
             owner = self
 
-            class _Bar(tqdm):  # tqdm's documented way to add fields to bar_format
+            # tqdm's documented way to add fields to bar_format; the class is imported
+            # when needed (optional), so it is a variable to mypy:
+            class _Bar(tqdm):  # type: ignore[misc,valid-type]
                 @property
                 def format_dict(self) -> dict[str, Any]:
                     return {**super().format_dict, "status": owner.status()}

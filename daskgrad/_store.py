@@ -14,7 +14,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import xarray as xr
@@ -51,6 +51,7 @@ ARGS_ATTR = "daskgrad_arguments"
 # in an input's encoding describes INPUT's storage and is never carried to OUTPUT.
 _TIME_KEYS = ("units", "calendar", "dtype", "_FillValue")
 _CONSOLIDATED_V3 = ".*Consolidated metadata is currently not part.*"
+_Chunks = tuple[tuple[int, ...], ...]  # a Dask-backed variable's .chunks (xarray: "| None")
 
 
 def zarr_chunks(chunks: tuple[int, ...]) -> int:
@@ -89,7 +90,9 @@ def _zarr_store(path: str, options: dict[str, Any] | None, read_only: bool) -> A
     return zarr.storage.LocalStore(path, read_only=read_only)
 
 
-def _group(path: str, options: dict[str, Any] | None = None, mode: str = "r") -> Any:
+def _group(
+    path: str, options: dict[str, Any] | None = None, mode: Literal["r", "r+"] = "r"
+) -> Any:
     import zarr
 
     return zarr.open_group(_zarr_store(path, options, read_only=mode == "r"), mode=mode)
@@ -108,7 +111,7 @@ class Layout:
 
     def chunks(self, var: xr.DataArray) -> tuple[int, ...]:
         """The Zarr chunk shape of ``var``: its (regular) dask chunks."""
-        return tuple(zarr_chunks(c) for c in var.chunks)
+        return tuple(zarr_chunks(c) for c in cast(_Chunks, var.chunks))  # Dask-backed
 
     def shard_shape(self, var: xr.DataArray) -> tuple[int, ...] | None:
         """SIZE along each sharded dim and one chunk along the others (None: unsharded)."""
@@ -140,7 +143,7 @@ def make_layout(result: xr.Dataset, zarr_format: int, shards: dict[str, int]) ->
         raise UsageError("--shards needs --zarr-format 3 (Zarr format 2 has no shards)")
     resolved = {resolve_dim(result, d): size for d, size in shards.items()}
     for name, var in result.data_vars.items():
-        for dim, chunks in zip(var.dims, var.chunks, strict=True):
+        for dim, chunks in zip(var.dims, cast(_Chunks, var.chunks), strict=True):
             size, chunk = resolved.get(str(dim)), zarr_chunks(chunks)
             if size is not None and size % chunk:
                 raise UsageError(
@@ -167,7 +170,8 @@ def prepare_result(result: xr.Dataset, attrs: dict[str, Any], layout: Layout) ->
     """
     out = result.copy()
     for name, var in out.data_vars.items():
-        regular = {d: zarr_chunks(c) for d, c in zip(var.dims, var.chunks, strict=True)}
+        chunks = cast(_Chunks, var.chunks)
+        regular = {d: zarr_chunks(c) for d, c in zip(var.dims, chunks, strict=True)}
         out[name] = var.chunk(regular)  # a no-op unless the chunks were irregular
         encoding: dict[str, Any] = {"chunks": tuple(regular.values())}
         shards = layout.shard_shape(out[name])

@@ -84,7 +84,8 @@ def pending_units(
     units: list[Unit], path: str, options: dict[str, Any] | None = None
 ) -> tuple[list[Unit], list[Unit]]:
     """Split ``units`` into those whose object is present in OUTPUT and those missing."""
-    present, missing = [], []
+    present: list[Unit] = []
+    missing: list[Unit] = []
     listed: dict[str, tuple[dict[str, int], dict[str, Any]]] = {}
     for unit in units:
         if unit.name not in listed:

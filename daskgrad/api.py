@@ -2,23 +2,100 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
+
+import numpy as np
 
 from . import _pint
 from ._compat import array_namespace, is_dask_array
-from ._plan import AxisPlan, NanPolicy, Plan, as_array, make_plan
+from ._plan import AxisPlan, Plan, as_array, make_plan
 from ._scale import apply_scale
 from ._spacing import axis_spacing
 from .kernels import AxisSpec, gradient_block
+from .typing import Boundary, EdgeOrder, NanPolicy
+
+if TYPE_CHECKING:
+    from dask.array import Array as _DaskArray
 
 __all__ = ["gradient", "gradient_planned"]
 
+# The typed forms of ``gradient`` (the overloads below): NumPy and Dask arrays come
+# back as their own type; anything else array-like (lists, CuPy, torch) as ``Any``.
+_ArrayT = TypeVar("_ArrayT", "np.ndarray[Any, np.dtype[Any]]", "_DaskArray")
+_Axes = SupportsIndex | Sequence[SupportsIndex]
+_Boundaries = Boundary | Mapping[int, Boundary]
+_Period = float | Mapping[int, float] | None
+# torch's spacing: a number (or 0-d array) for every dim, or one number or 1-D array per dim
+_Spacing = complex | np.generic | np.ndarray[Any, np.dtype[Any]] | Sequence[Any]
 
+
+@overload
+def gradient(  # torch form, spacing=: a tuple
+    f: _ArrayT,
+    *,
+    axis: _Axes | None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: _Spacing,
+    dim: _Axes | None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> tuple[_ArrayT, ...]: ...
+@overload
+def gradient(  # torch form, dim=: a tuple
+    f: _ArrayT,
+    *,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: _Axes,
+    nan_policy: NanPolicy = "propagate",
+) -> tuple[_ArrayT, ...]: ...
+@overload
+def gradient(  # NumPy form, one integer axis: one array
+    f: _ArrayT,
+    *varargs: Any,
+    axis: SupportsIndex,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> _ArrayT: ...
+# No overload for 1-D input (one array with axis=None): NumPy's usual annotation,
+# NDArray, leaves the shape open (tuple[Any, ...]), which would match a 1-D overload too.
+@overload
+def gradient(  # NumPy form, axis=None or a tuple: one array for one axis, else a tuple
+    f: _ArrayT,
+    *varargs: Any,
+    axis: Sequence[SupportsIndex] | None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: None = None,
+    dim: None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> _ArrayT | tuple[_ArrayT, ...]: ...
+@overload
+def gradient(  # lists, CuPy, torch, ...: not typed further
+    f: Any,
+    *varargs: Any,
+    axis: _Axes | None = None,
+    edge_order: EdgeOrder = 1,
+    boundary: _Boundaries = "none",
+    period: _Period = None,
+    spacing: Any = None,
+    dim: _Axes | None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> Any: ...
 def gradient(
     f: Any,
     *varargs: Any,
     axis: Any = None,
-    edge_order: int = 1,
+    edge_order: EdgeOrder = 1,
     boundary: Any = "none",
     period: Any = None,
     spacing: Any = None,
@@ -84,7 +161,8 @@ def gradient(
         NumPy form: a single array when one axis is differentiated, else a tuple in
         the order of ``axis``. Torch form (``spacing=`` or ``dim=`` given): always a
         tuple. The arrays have ``f``'s array type (Dask in, lazy Dask out with the
-        same chunks and chunk type).
+        same chunks and chunk type). Type checkers are told the same by overloads
+        (an integer ``axis``: one array; ``spacing=``/``dim=``: a tuple; else either).
 
     Raises
     ------

@@ -73,7 +73,7 @@ def _face_sources(chunks: tuple[int, ...], periodic: bool, edge_order: int, dept
     (zero-length chunks) read nothing and are never read from; the ends of a
     non-periodic axis are its first and last non-empty blocks.
     """
-    m, out = len(chunks), []
+    m, out = len(chunks), list[tuple[Sources, Sources]]()
     full = [b for b in range(m) if chunks[b]]
     first, last = (full[0], full[-1]) if full else (0, -1)
     for b in range(m):

@@ -23,7 +23,7 @@ periodic; on the poles (``|phi| == 90``) both are NaN by definition.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,8 @@ from ._attrs import derived_attrs
 from ._compat import is_dask_array
 from ._fused import Operator, apply_operator
 from ._labels import Axis, axes_plan, partials, resolve_axes
-from ._plan import NanPolicy, check_nan_policy
+from ._plan import check_nan_policy
+from .typing import Boundary, EdgeOrder, NanPolicy
 from .xarray import check_period
 
 __all__ = ["divergence", "vorticity"]
@@ -201,7 +202,12 @@ def _curvilinear_operator(
             )
     sides = _curvilinear.boundaries(boundary, period, geo)
     coefs = _curvilinear.coefficients(a, geo, sides, edge_order)
-    kw = {"sides": sides, "edge_order": edge_order, "nan_policy": nan_policy, "coefs": coefs}
+    kw: dict[str, Any] = {
+        "sides": sides,
+        "edge_order": edge_order,
+        "nan_policy": nan_policy,
+        "coefs": coefs,
+    }
     da_dx, _ = _curvilinear.east_north(a.variable, a, geo, **kw)
     _, db_dy = _curvilinear.east_north(b.variable, a, geo, **kw)
     da_dx = xr.DataArray(xr.Variable(a.dims, da_dx), coords=a.coords)
@@ -238,9 +244,9 @@ def divergence(
     dims: Sequence[Hashable] | None = None,
     geographic: bool = False,
     radius: float = _geo.EARTH_RADIUS,
-    edge_order: int = 1,
-    boundary: Any = None,
-    period: Any = None,
+    edge_order: EdgeOrder = 1,
+    boundary: Boundary | Mapping[Any, Boundary] | None = None,
+    period: float | Mapping[Any, float] | None = None,
     keep_attrs: bool | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> xr.DataArray:
@@ -332,9 +338,9 @@ def vorticity(
     dims: Sequence[Hashable] | None = None,
     geographic: bool = False,
     radius: float = _geo.EARTH_RADIUS,
-    edge_order: int = 1,
-    boundary: Any = None,
-    period: Any = None,
+    edge_order: EdgeOrder = 1,
+    boundary: Boundary | Mapping[Any, Boundary] | None = None,
+    period: float | Mapping[Any, float] | None = None,
     keep_attrs: bool | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> xr.DataArray:

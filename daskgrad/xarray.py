@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import xarray as xr
 
 from . import _curvilinear, _geo, _pint
 from ._attrs import derived_attrs
 from ._labels import Axis, check_keys, is_datetime_like, partials, resolve_axes
-from ._plan import NanPolicy, check_nan_policy, check_uniform_period
+from ._plan import check_nan_policy, check_uniform_period
+from .typing import Boundary, EdgeOrder, NanPolicy
 
 __all__ = ["GradDataArrayAccessor", "GradDatasetAccessor"]
+
+_ObjT = TypeVar("_ObjT", xr.DataArray, xr.Dataset)
 
 
 def _what(axis: Axis) -> str:
@@ -69,7 +72,8 @@ def _numeric_vars(obj: Any) -> list[tuple[Hashable, xr.DataArray]]:
     pairs = _data_vars(obj)
     if isinstance(obj, xr.DataArray):
         return pairs
-    keep, skipped = [], []
+    keep: list[tuple[Hashable, xr.DataArray]] = []
+    skipped: list[tuple[Hashable, xr.DataArray]] = []
     for name, da in pairs:
         numeric = da.dtype.kind in "biufc" or is_datetime_like(da.variable)
         (keep if numeric else skipped).append((name, da))
@@ -279,27 +283,31 @@ def _gradient_curvilinear(
     return xr.Dataset(out, coords=obj.coords, attrs=attrs)
 
 
-class _GradAccessor:
-    """Shared, stateless implementation of the ``grad`` accessor (holds only ``_obj``)."""
+class _GradAccessor(Generic[_ObjT]):
+    """Shared, stateless implementation of the ``grad`` accessor (holds only ``_obj``).
+
+    Generic in the object's type, so that ``differentiate`` is typed to return it.
+    """
 
     __slots__ = ("_obj",)
+    _obj: _ObjT
 
-    def __init__(self, obj: Any) -> None:
+    def __init__(self, obj: _ObjT) -> None:
         self._obj = obj
 
     def differentiate(
         self,
         coord: Hashable,
-        edge_order: int = 1,
+        edge_order: EdgeOrder = 1,
         datetime_unit: Any = None,
-        boundary: str | None = None,
-        period: Any = None,
+        boundary: Boundary | None = None,
+        period: float | None = None,
         geographic: bool = False,
         radius: float = _geo.EARTH_RADIUS,
         *,
         keep_attrs: bool | None = None,
         nan_policy: NanPolicy = "propagate",
-    ) -> Any:
+    ) -> _ObjT:
         """Differentiate along one coordinate: a drop-in for xarray's ``differentiate``.
 
         Same values (NumPy's second-order central differences, bit for bit), dims,
@@ -378,10 +386,10 @@ class _GradAccessor:
         self,
         dims: Hashable | Iterable[Hashable] | None = None,
         *,
-        edge_order: int = 1,
+        edge_order: EdgeOrder = 1,
         datetime_unit: Any = None,
-        boundary: str | Mapping[Hashable, str] | None = None,
-        period: Any = None,
+        boundary: Boundary | Mapping[Any, Boundary] | None = None,
+        period: float | Mapping[Any, float] | None = None,
         geographic: bool = False,
         radius: float = _geo.EARTH_RADIUS,
         keep_attrs: bool | None = None,
@@ -436,14 +444,14 @@ class _GradAccessor:
 
 
 @xr.register_dataarray_accessor("grad")
-class GradDataArrayAccessor(_GradAccessor):
+class GradDataArrayAccessor(_GradAccessor[xr.DataArray]):
     """``DataArray.grad``: :meth:`differentiate` and :meth:`gradient` (see the base)."""
 
     __slots__ = ()
 
 
 @xr.register_dataset_accessor("grad")
-class GradDatasetAccessor(_GradAccessor):
+class GradDatasetAccessor(_GradAccessor[xr.Dataset]):
     """``Dataset.grad``: :meth:`differentiate` and :meth:`gradient` (see the base)."""
 
     __slots__ = ()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import platform
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -99,7 +100,7 @@ def flags_to_report() -> int:
     ...     flags_to_report() == FE_OVERFLOW
     True
     """
-    err = np.geterr()
+    err: Mapping[str, object] = np.geterr()  # a TypedDict, read with str keys
     return sum(bit for key, bit in _ERRSTATE_KEYS if err[key] != "ignore")
 
 

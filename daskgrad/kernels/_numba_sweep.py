@@ -66,8 +66,9 @@ if _fpe.AVAILABLE:
 
     llvmlite.binding.load_library_permanently(_fpe.LIBM)  # the symbols, for the JIT linker
     _flag_signature = numba.types.int32(numba.types.int32)
-    _fe_clear = numba.types.ExternalFunction("feclearexcept", _flag_signature)
-    _fe_test = numba.types.ExternalFunction("fetestexcept", _flag_signature)
+    # Any: numba's stubs type the ExternalFunction as a Type, not callable with an int
+    _fe_clear: Any = numba.types.ExternalFunction("feclearexcept", _flag_signature)
+    _fe_test: Any = numba.types.ExternalFunction("fetestexcept", _flag_signature)
 else:
 
     @_njit
