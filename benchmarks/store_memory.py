@@ -57,8 +57,7 @@ def _outputs(method: str, steps: int) -> list:
     def field(seed: int) -> xr.DataArray:
         x = da.random.default_rng(seed).standard_normal((steps, 361, 720), chunks=CHUNKS)
         dims = ("time", "latitude", "longitude")
-        return xr.DataArray(x, dims=dims, coords={"latitude": g.latitude,
-                                                  "longitude": g.longitude})
+        return xr.DataArray(x, dims=dims, coords={"latitude": g.latitude, "longitude": g.longitude})
 
     u = field(0)
     if method == "elementwise":
@@ -81,15 +80,15 @@ def _child(method: str, steps: int) -> None:
     daskgrad.gradient(np.ones((4, 8, 8)))  # kernels compiled / loaded before the baseline
     outs = _outputs(method, steps)
     with RssSampler([psutil.Process().pid]) as s:
-        da.store(outs, [_Discard() for _ in outs], lock=False, scheduler="threads",
-                 num_workers=2)
+        da.store(outs, [_Discard() for _ in outs], lock=False, scheduler="threads", num_workers=2)
     print(json.dumps({"peak": s.peak - s.baseline}))
 
 
 def measure(method: str, steps: int) -> int:
     code = f"import store_memory as m; m._child({method!r}, {steps})"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=HERE, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE, check=True
+    )
     return int(json.loads(done.stdout.strip().splitlines()[-1])["peak"])
 
 

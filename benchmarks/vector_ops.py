@@ -51,8 +51,12 @@ def winds(shape: tuple[int, int, int], dtype: str = "float32", chunks: dict | No
     dims = ("time", "latitude", "longitude")
     coords = {"latitude": g.latitude, "longitude": g.longitude}
     u, v = (
-        xr.DataArray(rng.standard_normal(shape, dtype=np.float32).astype(dtype), dims=dims,
-                     coords=coords, name=n)
+        xr.DataArray(
+            rng.standard_normal(shape, dtype=np.float32).astype(dtype),
+            dims=dims,
+            coords=coords,
+            name=n,
+        )
         for n in ("u", "v")
     )
     return (u, v) if chunks is None else (u.chunk(chunks), v.chunk(chunks))
@@ -65,8 +69,10 @@ def tasks_per_chunk() -> dict[str, float]:
     out = {"geographic gradient, lat+lon (k = 2)": [x.data for x in g.data_vars.values()]}
     out["vorticity"] = [daskgrad.vorticity(u, v, geographic=True).data]
     out["divergence"] = [daskgrad.divergence(u, v, geographic=True).data]
-    return {k: (graph_tasks(a) - (1 if k.startswith("geo") else 2) * n_in) / chunks
-            for k, a in out.items()}
+    return {
+        k: (graph_tasks(a) - (1 if k.startswith("geo") else 2) * n_in) / chunks
+        for k, a in out.items()
+    }
 
 
 def xarray_vorticity(u, v):
@@ -88,16 +94,21 @@ def metpy_args(u):
     crs = pyproj.CRS.from_proj4(f"+proj=longlat +R={R} +no_defs")
     lon2, lat2 = np.meshgrid(lon, lat)
     factors = pyproj.Proj(crs).get_factors(lon2, lat2)
-    return {"dx": dx, "dy": dy, "parallel_scale": factors.parallel_scale,
-            "meridional_scale": factors.meridional_scale}
+    return {
+        "dx": dx,
+        "dy": dy,
+        "parallel_scale": factors.parallel_scale,
+        "meridional_scale": factors.meridional_scale,
+    }
 
 
 def rss_ratio(shape: tuple[int, int, int]) -> dict[str, float]:
     """Run :func:`_rss_child` in a fresh process (peak RSS is per process)."""
     code = f"import vector_ops as m; m._rss_child({shape!r})"
     env_path = str(Path(__file__).resolve().parent)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=env_path, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=env_path, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -112,10 +123,16 @@ def _rss_child(shape: tuple[int, int, int]) -> None:
     proc = psutil.Process()
     with RssSampler([proc.pid]) as s:
         out = daskgrad.vorticity(u, v, geographic=True)
-    sizes = (u.nbytes + v.nbytes + out.nbytes)
-    print(json.dumps({"growth_bytes": s.peak - s.baseline, "inputs_plus_output": sizes,
-                      "peak_over_inputs_plus_output": (s.peak - s.baseline + u.nbytes + v.nbytes)
-                      / sizes}))
+    sizes = u.nbytes + v.nbytes + out.nbytes
+    print(
+        json.dumps(
+            {
+                "growth_bytes": s.peak - s.baseline,
+                "inputs_plus_output": sizes,
+                "peak_over_inputs_plus_output": (s.peak - s.baseline + u.nbytes + v.nbytes) / sizes,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -137,14 +154,18 @@ def main() -> None:
         print(f"| tasks per chunk, {name} | {per:.2f} | <= {target} | {per <= target} |")
     r = rss_ratio(shape)
     ratio = r["peak_over_inputs_plus_output"]
-    print(f"| vorticity in memory: peak RSS / (inputs + output) | {ratio:.2f} | <= 1.2 | "
-          f"{ratio <= 1.2} |")
+    print(
+        f"| vorticity in memory: peak RSS / (inputs + output) | {ratio:.2f} | <= 1.2 | "
+        f"{ratio <= 1.2} |"
+    )
     u, v = winds(shape, chunks={"time": 10})
     with dask.config.set(scheduler="threads"):
         ours, _ = time_it(lambda: daskgrad.vorticity(u, v, geographic=True).compute(), args.repeat)
         theirs, _ = time_it(lambda: xarray_vorticity(u, v).compute(), args.repeat)
-    print(f"| Dask {{'time': 10}}: xarray differentiate / daskgrad | {theirs / ours:.2f} "
-          f"({theirs:.2f} s / {ours:.2f} s) | >= 3 | {theirs / ours >= 3} |")
+    print(
+        f"| Dask {{'time': 10}}: xarray differentiate / daskgrad | {theirs / ours:.2f} "
+        f"({theirs:.2f} s / {ours:.2f} s) | >= 3 | {theirs / ours >= 3} |"
+    )
     u, v = winds(shape)
     kw = metpy_args(u)
     from metpy.units import units
@@ -156,9 +177,11 @@ def main() -> None:
     ref = np.asarray(mpcalc.vorticity(uq, vq, **kw).m)
     band = np.abs(u.latitude.values) <= 80
     rms = float(np.sqrt(np.mean((zeta[:, band] - ref[:, band]) ** 2) / np.mean(ref[:, band] ** 2)))
-    print(f"| NumPy: metpy.calc.vorticity / daskgrad | {theirs / ours:.2f} ({theirs:.2f} s / "
-          f"{ours:.3f} s; answers differ by {rms:.1e} rel. RMS, edge_order=2, |lat| <= 80) | "
-          f">= 10 | {theirs / ours >= 10} |")
+    print(
+        f"| NumPy: metpy.calc.vorticity / daskgrad | {theirs / ours:.2f} ({theirs:.2f} s / "
+        f"{ours:.3f} s; answers differ by {rms:.1e} rel. RMS, edge_order=2, |lat| <= 80) | "
+        f">= 10 | {theirs / ours >= 10} |"
+    )
 
 
 if __name__ == "__main__":

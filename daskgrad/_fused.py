@@ -85,9 +85,7 @@ def _shaped(xp: Any, values: Any, axis: int, ndim: int) -> Any:
     return xp.reshape(xp.asarray(values), tuple(shape))
 
 
-def _term(
-    xp: Any, block: Any, spec: AxisSpec, pre: tuple | None, kw: dict, parallel: bool
-) -> Any:
+def _term(xp: Any, block: Any, spec: AxisSpec, pre: tuple | None, kw: dict, parallel: bool) -> Any:
     """One partial derivative of one block; ``pre``: (lo, block, hi) factor rows;
     ``kw``: the output ``dtype`` and the ``nan_policy``."""
     if pre is not None:

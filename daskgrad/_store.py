@@ -90,9 +90,7 @@ def _zarr_store(path: str, options: dict[str, Any] | None, read_only: bool) -> A
     return zarr.storage.LocalStore(path, read_only=read_only)
 
 
-def _group(
-    path: str, options: dict[str, Any] | None = None, mode: Literal["r", "r+"] = "r"
-) -> Any:
+def _group(path: str, options: dict[str, Any] | None = None, mode: Literal["r", "r+"] = "r") -> Any:
     import zarr
 
     return zarr.open_group(_zarr_store(path, options, read_only=mode == "r"), mode=mode)

@@ -31,8 +31,10 @@ def _winds(dtype, regional=False, nan=False, seed=0):
     shape = (3, g.latitude.size, g.longitude.size)
     dims = ("time", "latitude", "longitude")
     coords = {"latitude": g.latitude, "longitude": g.longitude}
-    u, v = (xr.DataArray(rng.standard_normal(shape).astype(dtype), dims=dims, coords=coords)
-            for _ in range(2))
+    u, v = (
+        xr.DataArray(rng.standard_normal(shape).astype(dtype), dims=dims, coords=coords)
+        for _ in range(2)
+    )
     if nan:
         u[0, 4, 5] = v[1, 7, 2] = np.nan
     return u.rename("u"), v.rename("v")
@@ -40,8 +42,9 @@ def _winds(dtype, regional=False, nan=False, seed=0):
 
 def _np_gradient(f, x, axis, edge_order, periodic):
     if periodic:
-        return daskgrad.gradient(f, x, axis=axis, edge_order=edge_order,
-                                 boundary="periodic", period=360.0)
+        return daskgrad.gradient(
+            f, x, axis=axis, edge_order=edge_order, boundary="periodic", period=360.0
+        )
     return np.gradient(f, x, axis=axis, edge_order=edge_order)
 
 
@@ -81,10 +84,10 @@ def test_cartesian_operator_and_omit_equal_the_composition(chunks, op):
     u, v = _winds(np.float64, regional=True, nan=True)
     kw = {"dims": ("longitude", "latitude"), "nan_policy": "omit", "edge_order": 2}
     a, b = (v, u) if op == "vorticity" else (u, v)
-    da_dx = daskgrad.gradient(a.values, a.longitude.values, axis=-1, edge_order=2,
-                              nan_policy="omit")
-    db_dy = daskgrad.gradient(b.values, b.latitude.values, axis=-2, edge_order=2,
-                              nan_policy="omit")
+    da_dx = daskgrad.gradient(
+        a.values, a.longitude.values, axis=-1, edge_order=2, nan_policy="omit"
+    )
+    db_dy = daskgrad.gradient(b.values, b.latitude.values, axis=-2, edge_order=2, nan_policy="omit")
     expected = da_dx - db_dy if op == "vorticity" else da_dx + db_dy
     if chunks is not None:
         u, v = u.chunk(CHUNKS[chunks]), v.chunk(CHUNKS[chunks])
