@@ -131,3 +131,25 @@ def test_streaming_memory_script_runs():
     for consumer in ("sum", "store"):
         r = script.measure((4, 6, 6), (2, 3, 3), "daskgrad", consumer)
         assert r["held"] > 0 and r["by_kind"]["kernel"] > 0 and r["peak"] > 0
+
+
+def test_store_memory_script_runs():
+    """Issue 11 target 4's script: every method at both sizes, in fresh processes."""
+    _skip_if_array_expr("dask.array.gradient (one of the methods measured)")
+    lines = _script("store_memory").main(["--quick"])
+    assert [line.split(" | ")[0] for line in lines[2:]] == [
+        "| elementwise",
+        "| geographic gradient",
+        "| vorticity",
+        "| dask.array.gradient",
+    ]
+
+
+def test_vector_ops_tasks_per_chunk():
+    """Issue 11 targets 2-3's task counts, as the benchmark reports them."""
+    per = _script("vector_ops").tasks_per_chunk()
+    assert per == {
+        "geographic gradient, lat+lon (k = 2)": 4.0,
+        "vorticity": 2.0,
+        "divergence": 2.0,
+    }
