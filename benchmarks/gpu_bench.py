@@ -4,7 +4,7 @@ and the HBM bandwidth floor, every result checked against ``numpy.gradient``.
 Usage (from the repository root; ``benchmarks/gpu_check.sh`` runs it for you)::
 
     python benchmarks/gpu_bench.py --out benchmarks/GPU.md    # on a CUDA GPU, with CuPy
-    python benchmarks/gpu_bench.py --dry-run --out /tmp/x.md  # same code, NumPy, tiny, CPU
+    python benchmarks/gpu_bench.py --dry-run --out GPU-dry.md  # same code, NumPy, tiny, CPU
 
 Every row computes all partial derivatives (``gradient(f)``: unit spacing,
 ``edge_order=1``, every axis) with fresh outputs.
