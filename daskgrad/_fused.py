@@ -36,8 +36,9 @@ from .kernels import AxisSpec, gradient_block
 
 __all__ = ["Operator", "apply_operator"]
 
-_SLAB_BYTES = 32 << 20  # in memory: at most this much of one field per slab
+_SLAB_BYTES = 4 << 20  # in memory: at most this much of one field per slab
 _SLAB_FRACTION = 16  # ... and at most 1/16 of it
+_TASK_SLAB_BYTES = 2 << 20  # in a Dask task: slabs of about this much of one field
 
 
 @dataclass(frozen=True)
@@ -108,27 +109,30 @@ def _kw(plan: Plan) -> dict:
     return {"dtype": plan.dtype, "nan_policy": plan.nan_policy}
 
 
-def _combine(xp: Any, da_dx: Any, db_dy: Any, sign: int, post: tuple | None) -> Any:
-    if sign > 0:
-        da_dx += db_dy
-    else:
-        da_dx -= db_dy
-    return da_dx if post is None else apply_scale(xp, da_dx, *post)
+def _combine(xp: Any, out: Any, da_dx: Any, db_dy: Any, sign: int, post: tuple | None) -> None:
+    """``out[...] = post * (da_dx + sign * db_dy)``, written into ``out`` (a view)."""
+    (xp.add if sign > 0 else xp.subtract)(da_dx, db_dy, out=out)
+    if post is not None:
+        apply_scale(xp, out, *post)
 
 
 # ----------------------------------------------------------------------------------
 # In memory: slab by slab
 
 
-def _slabs(shape: tuple[int, ...], busy: set[int], itemsize: int) -> list[tuple]:
-    """Index tuples cutting the first axis not in ``busy`` into slabs."""
+def _slabs(
+    shape: tuple[int, ...], busy: set[int], itemsize: int, budget: int | None = None
+) -> list[tuple]:
+    """Index tuples cutting the first axis not in ``busy`` into slabs of at most
+    ``budget`` bytes (default: 32 MiB or 1/16 of the array, whichever is less)."""
     free = [i for i in range(len(shape)) if i not in busy and shape[i] > 1]
     if not free:
         return [(...,)]
     axis = free[0]
     total = int(np.prod(shape)) * itemsize
     per_step = total // shape[axis]
-    budget = min(_SLAB_BYTES, total // _SLAB_FRACTION)
+    if budget is None:
+        budget = min(_SLAB_BYTES, total // _SLAB_FRACTION)
     step = max(1, budget // max(per_step, 1))
     key = [slice(None)] * len(shape)
     out = []
@@ -155,7 +159,7 @@ def _in_memory(a: Any, b: Any, op: Operator) -> Any:
         spec_b = axis_spec(xp, b_s, ay, pb.edge_order, pb.depth)
         da_dx = _term(xp, a_s, spec_a, None, _kw(pa), True)
         db_dy = _term(xp, b_s, spec_b, None, _kw(pb), True)
-        out[key] = _combine(xp, da_dx, db_dy, op.sign, op.post)
+        _combine(xp, out[key], da_dx, db_dy, op.sign, op.post)
     return out
 
 
@@ -281,14 +285,21 @@ def _block_task(
     a: Any, b: Any, terms: list, pre: tuple | None, post: tuple | None, how: tuple
 ) -> Any:
     """The operator on one block of ``a`` and of ``b``, given their neighbours' faces;
-    ``how``: each term's dtype/nan_policy, the edge order and the sign."""
+    ``how``: each term's dtype/nan_policy, the edge order and the sign.
+
+    The block is computed in slabs of about 1 MiB along an axis that is not
+    differentiated, into one output array: each slab's temporaries (``pre * b``, the
+    two partials) are freed before the next is made and the allocator hands the same
+    memory back, so a task touches fresh pages only for its output (page faults on
+    new memory cost more here than the arithmetic).
+    """
     from .chunked import _assemble
 
     kw_a, kw_b, edge_order, sign = how
     xp = array_namespace(a, b)
-    outs = []
-    for i, (block, (axis, lo_parts, hi_parts, (h, dx)), kw, p) in enumerate(
-        zip((a, b), terms, (kw_a, kw_b), (None, pre), strict=True)
+    blocks, specs = [], []
+    for i, (block, (axis, lo_parts, hi_parts, (h, dx)), kw) in enumerate(
+        zip((a, b), terms, (kw_a, kw_b), strict=True)
     ):
         if block.dtype != kw["dtype"]:
             block = block.astype(kw["dtype"])
@@ -296,6 +307,21 @@ def _block_task(
         lo = _assemble(xp, [(faces[i], n) for faces, n in lo_parts], axis, "lo")
         hi = _assemble(xp, [(faces[i], n) for faces, n in hi_parts], axis, "hi")
         dx = None if dx is None else xp.asarray(dx)
-        spec = AxisSpec(axis, edge_order, h=h, dx=dx, lo=lo, hi=hi)
-        outs.append(_term(xp, block, spec, p, kw, False))
-    return _combine(xp, outs[0], outs[1], sign, post)
+        blocks.append(block)
+        specs.append(AxisSpec(axis, edge_order, h=h, dx=dx, lo=lo, hi=hi))
+    out = xp.empty(a.shape, dtype=kw_a["dtype"])
+    busy = {spec.axis for spec in specs}
+    for key in _slabs(a.shape, busy, np.dtype(kw_a["dtype"]).itemsize, _TASK_SLAB_BYTES):
+        parts = [
+            _term(xp, block[key], _sliced(spec, key), p, kw, False)
+            for block, spec, p, kw in zip(blocks, specs, (None, pre), (kw_a, kw_b), strict=True)
+        ]
+        _combine(xp, out[key], parts[0], parts[1], sign, post)
+    return out
+
+
+def _sliced(spec: AxisSpec, key: tuple) -> AxisSpec:
+    """``spec`` for the slab ``key`` of its block (``key`` cuts another axis)."""
+    lo = None if spec.lo is None else spec.lo[key]
+    hi = None if spec.hi is None else spec.hi[key]
+    return AxisSpec(spec.axis, spec.edge_order, h=spec.h, dx=spec.dx, lo=lo, hi=hi)
