@@ -150,3 +150,21 @@ def test_mixed_dtypes_and_transposed_fields_fall_back_or_align():
     np.testing.assert_array_equal(turned.transpose(*ref.dims).values, ref.values)
     mixed = daskgrad.vorticity(u, v.astype(np.float32), geographic=True)  # composed path
     np.testing.assert_allclose(mixed.values, ref.values, rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["vorticity", "divergence"])
+def test_zero_length_and_mismatched_chunks(op):
+    u, v = _winds(np.float64)
+    expected = getattr(daskgrad, op)(u, v, geographic=True).values
+    zero = ((1, 0, 2), (10, 0, 9), (18, 0, 18))  # zero-length chunks on every axis
+    got = getattr(daskgrad, op)(
+        u.chunk(dict(zip(u.dims, zero, strict=True))),
+        v.chunk(dict(zip(v.dims, zero, strict=True))),
+        geographic=True,
+    )
+    assert got.chunks == zero
+    np.testing.assert_array_equal(got.values, expected)
+    mixed = getattr(daskgrad, op)(
+        u.chunk({"latitude": 7}), v.chunk({"longitude": 12}), geographic=True
+    )  # v rechunked to u's chunks
+    np.testing.assert_array_equal(mixed.values, expected)
